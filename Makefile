@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is plumbing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+DATA       ?= data
+LANDING    ?= $(DATA)/landing
+KEY_FILE   ?= $(DATA)/pseudonym.key
+DEMO_ENTRIES ?= 200000
+
+export EXAM_RISK_LANDING   ?= $(LANDING)
+export EXAM_RISK_WAREHOUSE ?= $(DATA)/warehouse.duckdb
+export EXAM_RISK_ANALYTICS ?= $(DATA)/analytics.duckdb
+export EXAM_RISK_REPORTS   ?= $(DATA)/reports
+export EXAM_RISK_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
+
+.PHONY: setup demo test lock dev clean
+
+setup: $(STAMP)
+
+# Re-installs only when the lock or the project metadata changes.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+$(KEY_FILE):
+	mkdir -p $(dir $(KEY_FILE))
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_hex(32))" > $(KEY_FILE)
+
+demo: setup $(KEY_FILE)
+	$(PY) -m pipelines generate --out $(LANDING) --entries $(DEMO_ENTRIES) --seed 7
+	$(PY) -m pipelines run
+
+test: setup
+	$(PY) -m pytest
+
+dev: setup $(KEY_FILE)
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+# Re-pin the dependencies (needs uv; the lock is committed).
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(DATA) .pytest_cache
