@@ -1,0 +1,1 @@
+"""Asset modules, one folder per stage of the flow: ingest -> quality -> warehouse -> marts -> reports."""

@@ -1,0 +1,1 @@
+"""Dagster definitions, jobs and the command line of the customs exam risk pipeline."""

@@ -1,0 +1,414 @@
+"""Sample landing zone generator: realistic customs entries, exams and CTPAT history with known effects.
+
+Everything is vectorised (numpy + Polars); the only Python loops run over months, time zones and
+files, never over rows. The effects the pipeline should recover are parameters, written next to the
+landing folder as ``ground_truth.json``.
+
+Calibration (documented in README "Sample data"):
+- base exam probability by mode: trucks about 1 in 4, sea containers about 1 in 33 (CBP, FY2008),
+  rail and air in between;
+- certified importers are examined less by a tier multiplier (CBP claims 4-6 times less);
+- certified importers ship more by sea, so the crude certified/uncertified ratio overstates the benefit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from tqdm import tqdm
+
+MODE_BY_KIND = {  # (mode code, share within the port kind)
+    "land": [("30", 0.90), ("20", 0.10)],  # truck, rail
+    "sea": [("11", 0.88), ("10", 0.12)],  # vessel containerized, vessel non-containerized
+    "air": [("40", 1.0)],
+}
+EXAM_TYPES = ["NII", "TAILGATE", "INTENSIVE", "DOCUMENT", "AGRICULTURE", "PGA", "UFLPA_DETENTION"]
+EXAM_TYPE_SHARE = [0.46, 0.22, 0.08, 0.10, 0.07, 0.05, 0.02]
+EXAM_HOURS_MEDIAN = [0.5, 2.0, 30.0, 4.0, 3.0, 48.0, 24.0 * 30]  # selection-free duration by type
+ENTRY_TYPES = ["01", "01", "01", "01", "11", "11", "02", "03", "06", "21", "86"]
+COUNTRIES = ["MX", "CA", "CN", "VN", "DE", "JP", "KR", "IN", "TW", "IT", "GB", "TH", "MY", "BR"]
+HTS = ["8471300100", "8703230190", "8517620090", "9403600080", "6110202079", "8708995800",
+       "0804400010", "2203000030", "3004909290", "8542310001", "7308909590", "8504404000"]
+SCACS = ["SWFT", "JBHT", "SCNN", "WERN", "KNIG", "CRST", "PAMT", "TRMX", "CNLT", "MAEU", "CMDU"]
+LETTERS = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
+DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
+
+
+@dataclasses.dataclass(frozen=True)
+class Effects:
+    """The truth the marts should recover; every field lands in ground_truth.json."""
+
+    base_exam_rate_by_mode: dict = dataclasses.field(default_factory=lambda: {
+        "30": 0.25, "20": 0.12, "11": 1 / 33, "10": 0.05, "40": 0.06})
+    certified_exam_multiplier_by_tier: dict = dataclasses.field(
+        default_factory=lambda: {"1": 0.25, "2": 0.2, "3": 0.15})
+    certified_sea_share: float = 0.55  # port kind mix of certified importers' entries
+    uncertified_sea_share: float = 0.20
+    certified_land_share: float = 0.30
+    uncertified_land_share: float = 0.60
+    certified_wait_multiplier: float = 0.6  # inspection priority
+    certified_release_multiplier: float = 0.8
+    fast_share_certified: float = 0.65  # FAST lane use among truck entries
+    fast_share_uncertified: float = 0.08
+    open_entry_share: float = 0.02
+
+
+def check_digits(base10: np.ndarray) -> np.ndarray:
+    """CBP entry number check digit for an (n, 10) uint8 array of ASCII filer code + serial."""
+    c = base10.astype(np.int16)
+    value = np.where(c <= ord("9"), c - ord("0"),
+                     np.where(c <= ord("I"), c - ord("A") + 1,
+                              np.where(c <= ord("R"), c - ord("J") + 1, c - ord("S") + 2)))
+    doubled = value * 2
+    weighted = np.where(np.arange(10) % 2 == 1, doubled // 10 + doubled % 10, value)
+    return (10 - weighted.sum(axis=1) % 10) % 10
+
+
+def _chars(rng, alphabet, shape):
+    return alphabet[rng.integers(0, len(alphabet), size=shape)]
+
+
+def _strings(arr: np.ndarray) -> np.ndarray:
+    return arr.view(f"S{arr.shape[1]}").ravel().astype(str)
+
+
+def _importer_numbers(rng, n: int) -> np.ndarray:
+    """The contract's three importer number forms: IRS (80 %), CBP-assigned (12 %), SSN (8 %)."""
+    d = lambda k: _strings(_chars(rng, DIGITS, (n, k)))  # noqa: E731
+    alnum = np.concatenate([LETTERS, DIGITS])
+    irs = np.char.add(np.char.add(np.char.add(d(2), "-"), d(7)), _strings(_chars(rng, alnum, (n, 2))))
+    cbp = np.char.add(np.char.add(d(6), "-"), d(5))
+    ssn = np.char.add(np.char.add(np.char.add(np.char.add(d(3), "-"), d(2)), "-"), d(4))
+    form = rng.choice(3, size=n, p=[0.80, 0.12, 0.08])
+    numbers = np.where(form == 0, irs, np.where(form == 1, cbp, ssn))
+    return np.unique(numbers) if len(np.unique(numbers)) == n else _importer_numbers(rng, n)
+
+
+def _month_starts(start: str, months: int) -> list[date]:
+    y, m = map(int, start.split("-"))
+    out = []
+    for i in range(months + 1):
+        yy, mm = y + (m - 1 + i) // 12, (m - 1 + i) % 12 + 1
+        out.append(date(yy, mm, 1))
+    return out
+
+
+def _importers(rng, n: int, period: tuple[date, date]) -> pl.DataFrame:
+    """Importers with CTPAT histories as per-importer dates; kinds:
+    member (maybe validated to a higher tier mid-period), suspended for a while, removed, joined
+    mid-period, withdrawn before the period, never a member."""
+    p0, p1 = (np.datetime64(period[0]), np.datetime64(period[1]))
+    span = int((p1 - p0).astype(int))
+    kind = rng.choice(["member", "suspended", "removed", "joined", "withdrawn", "none"], size=n,
+                      p=[0.20, 0.04, 0.03, 0.03, 0.05, 0.65])
+    day = lambda lo, hi: p0 + rng.integers(lo, hi, size=n).astype("timedelta64[D]")  # noqa: E731
+    certified_kind = np.isin(kind, ["member", "suspended", "removed", "joined"])
+    # Certified importers are the larger traders.
+    volume = rng.lognormal(0.0, 1.0, size=n) * np.where(certified_kind, 3.0, 1.0)
+    return pl.DataFrame({
+        "importer_number": _importer_numbers(rng, n),
+        "kind": kind,
+        "volume": volume,
+        "since": day(-2000, -30),  # first certified (or, for withdrawn, first joined)
+        "change": day(span // 5, span - span // 5),  # tier upgrade, suspension, removal, joining or withdrawal
+        "resume": day(span - span // 5, span + 30),  # end of a suspension
+        "tier1": rng.choice([1, 2, 3], size=n, p=[0.35, 0.45, 0.20]),
+        "upgraded": rng.random(n) < 0.25,
+    }).with_columns(pl.col("since", "change", "resume").cast(pl.Date))
+
+
+def _ctpat_history(imp: pl.DataFrame, rng) -> pl.DataFrame:
+    """One IMPORTER row per status interval, plus a few carrier rows, as the CTPAT portal exports."""
+    k = pl.col("kind")
+    rows = []
+    def add(frame, status, tier, vfrom, vto):
+        rows.append(frame.select(
+            pl.col("importer_number").alias("partner_id"), pl.lit("IMPORTER").alias("partner_type"),
+            pl.lit(status).alias("status"), tier.cast(pl.Int64).alias("tier"),
+            vfrom.alias("valid_from"), vto.cast(pl.Date).alias("valid_to")))
+    member = imp.filter(k == "member")
+    add(member, "CERTIFIED", pl.col("tier1"), pl.col("since"),
+        pl.when(pl.col("upgraded")).then(pl.col("change")).otherwise(None))
+    add(member.filter(pl.col("upgraded")), "VALIDATED", pl.min_horizontal(pl.col("tier1") + 1, 3),
+        pl.col("change"), pl.lit(None))
+    susp = imp.filter(k == "suspended")
+    add(susp, "CERTIFIED", pl.col("tier1"), pl.col("since"), pl.col("change"))
+    add(susp, "SUSPENDED", pl.lit(None), pl.col("change"), pl.col("resume"))
+    add(susp, "CERTIFIED", pl.col("tier1"), pl.col("resume"), pl.lit(None))
+    removed = imp.filter(k == "removed")
+    add(removed, "CERTIFIED", pl.col("tier1"), pl.col("since"), pl.col("change"))
+    add(removed, "REMOVED", pl.lit(None), pl.col("change"), pl.lit(None))
+    add(imp.filter(k == "joined"), "CERTIFIED", pl.col("tier1"), pl.col("change"), pl.lit(None))
+    wd = imp.filter(k == "withdrawn")
+    add(wd, "CERTIFIED", pl.col("tier1"), pl.col("since") - pl.duration(days=900), pl.col("since"))
+    add(wd, "WITHDRAWN", pl.lit(None), pl.col("since"), pl.lit(None))
+    carriers = pl.DataFrame({"partner_id": SCACS, "partner_type": "HIGHWAY_CARRIER", "status": "CERTIFIED",
+                             "tier": None, "valid_from": date(2015, 1, 1), "valid_to": None},
+                            schema_overrides={"tier": pl.Int64, "valid_to": pl.Date})
+    return pl.concat(rows + [carriers]).sort("partner_id", "valid_from")
+
+
+def _status_expr() -> tuple[pl.Expr, pl.Expr]:
+    """Certified flag and tier on the entry's local arrival date, from the importer's history dates."""
+    d, k = pl.col("local_date"), pl.col("kind")
+    certified = (
+        (k == "member")
+        | ((k == "suspended") & ((d < pl.col("change")) | (d >= pl.col("resume"))))
+        | ((k == "removed") & (d < pl.col("change")))
+        | ((k == "joined") & (d >= pl.col("change")))
+    )
+    upgraded = (k == "member") & pl.col("upgraded") & (d >= pl.col("change"))
+    tier = pl.when(~certified).then(None).when(upgraded).then(pl.min_horizontal(pl.col("tier1") + 1, 3)) \
+        .otherwise(pl.col("tier1"))
+    return certified, tier
+
+
+def _local_text(frame: pl.DataFrame, col: str, zones: list[str]) -> pl.Expr:
+    """ISO text with the port's UTC offset, e.g. 2026-03-08T05:00:00-07:00, built per time zone."""
+    exprs = [pl.when(pl.col("time_zone") == tz).then(
+        pl.col(col).dt.convert_time_zone(tz).dt.strftime("%Y-%m-%dT%H:%M:%S%:z")) for tz in zones]
+    return pl.coalesce(exprs).alias(col)
+
+
+def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: str = "2026-01",
+             months: int = 6, bad_share: float = 0.002, effects: Effects = Effects(),
+             progress: bool | None = None) -> dict:
+    """Write landing/{entries,exams,ctpat}/ under ``out`` and return the ground truth."""
+    rng = np.random.default_rng(seed)
+    steps = tqdm(total=6, desc="generate", unit="step", disable=not (progress or (progress is None and entries >= 1_000_000)))
+    month_starts = _month_starts(start, months)
+    period = (month_starts[0], month_starts[-1])
+    ports = _ports()
+    zones = sorted(ports["time_zone"].unique().to_list())
+
+    imp = _importers(rng, max(60, entries // 150), period)
+    certified_kind = imp["kind"].is_in(["member", "suspended", "removed", "joined"]).to_numpy()
+    imp_idx = rng.choice(len(imp), size=entries, p=(imp["volume"] / imp["volume"].sum()).to_numpy())
+    steps.update()
+
+    # Port kind follows the importer's trade lane preference, then a port of that kind by traffic weight.
+    cert = certified_kind[imp_idx]
+    e = effects
+    p_sea = np.where(cert, e.certified_sea_share, e.uncertified_sea_share)
+    p_land = np.where(cert, e.certified_land_share, e.uncertified_land_share)
+    u = rng.random(entries)
+    kind = np.where(u < p_sea, "sea", np.where(u < p_sea + p_land, "land", "air"))
+    port_code = np.empty(entries, dtype=object)
+    mode = np.empty(entries, dtype=object)
+    for k, modes in MODE_BY_KIND.items():
+        sel = kind == k
+        kp = ports.filter(pl.col("kind") == k)
+        w = kp["weight"].to_numpy().astype(float)
+        port_code[sel] = kp["port_code"].to_numpy()[rng.choice(len(kp), size=sel.sum(), p=w / w.sum())]
+        codes, shares = zip(*modes)
+        mode[sel] = np.array(codes)[rng.choice(len(codes), size=sel.sum(), p=shares)]
+
+    t0 = datetime.combine(period[0], datetime.min.time(), tzinfo=timezone.utc).timestamp()
+    t1 = datetime.combine(period[1], datetime.min.time(), tzinfo=timezone.utc).timestamp()
+    arrival_s = rng.uniform(t0 + 12 * 3600, t1 - 12 * 3600, size=entries)
+
+    filers = _strings(_chars(rng, np.concatenate([LETTERS, DIGITS]), (max(20, entries // 20000), 3)))
+    filer = filers[rng.integers(0, len(filers), size=entries)]
+    serial = rng.permutation(10_000_000)[:entries] if entries <= 10_000_000 else rng.integers(0, 10_000_000, entries)
+    base10 = np.char.add(filer, np.char.zfill(serial.astype(str), 7))
+    digits = check_digits(np.frombuffer(base10.astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10))
+    dashed = rng.random(entries) < 0.7
+    with_dash = np.char.add(np.char.add(np.char.add(np.char.add(filer, "-"), np.char.zfill(serial.astype(str), 7)), "-"), digits.astype(str))
+    entry_number = np.where(dashed, with_dash, np.char.add(base10, digits.astype(str)))
+    steps.update()
+
+    df = pl.DataFrame({
+        "entry_number": entry_number, "importer_idx": imp_idx, "port_code": port_code.astype(str),
+        "mode_of_transport": mode.astype(str), "arrival_utc": (arrival_s * 1e6).astype("int64"),
+    }).with_columns(pl.col("arrival_utc").cast(pl.Datetime("us", "UTC")))
+    df = df.join(ports.select("port_code", "time_zone"), on="port_code", how="left")
+    df = df.with_columns(pl.coalesce([pl.when(pl.col("time_zone") == tz).then(
+        pl.col("arrival_utc").dt.convert_time_zone(tz).dt.replace_time_zone(None).dt.date()) for tz in zones]).alias("local_date"))
+    df = df.with_columns(imp[df["importer_idx"]].drop("volume"))
+    certified, tier = _status_expr()
+    df = df.with_columns(certified.alias("certified"), tier.alias("tier"))
+
+    base_rate = pl.col("mode_of_transport").replace_strict(e.base_exam_rate_by_mode, return_dtype=pl.Float64)
+    mult = pl.col("tier").cast(pl.String).replace_strict(e.certified_exam_multiplier_by_tier, default=1.0, return_dtype=pl.Float64)
+    truck = pl.col("mode_of_transport") == "30"
+    fast_p = pl.when(pl.col("certified")).then(e.fast_share_certified).otherwise(e.fast_share_uncertified)
+    n = entries
+    df = df.with_columns(
+        (pl.Series(rng.random(n)) < base_rate * mult.fill_null(1.0)).alias("examined"),
+        pl.when(~truck).then(pl.lit(None, pl.String))
+        .when(pl.Series(rng.random(n)) < 0.05).then(pl.lit(None, pl.String))
+        .when(pl.Series(rng.random(n)) < fast_p).then(pl.lit("FAST")).otherwise(pl.lit("STANDARD")).alias("lane_type"),
+        pl.when(pl.col("mode_of_transport").is_in(["30", "20", "11", "10"]))
+        .then(pl.Series(np.array(SCACS)[rng.integers(0, len(SCACS), n)])).otherwise(None).alias("carrier_code"),
+        pl.Series(np.array(ENTRY_TYPES)[rng.integers(0, len(ENTRY_TYPES), n)]).alias("entry_type"),
+        pl.Series(np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), n)]).alias("country_of_origin"),
+        pl.Series(np.array(HTS)[rng.integers(0, len(HTS), n)]).alias("hts_number"),
+        pl.Series(np.round(rng.lognormal(9.5, 1.2, n), 2)).alias("entered_value_usd"),
+    )
+    steps.update()
+
+    exams = _exams(df, rng, e)
+    steps.update()
+    # Release waits for the last completed exam; unexamined release depends on mode.
+    release_median = pl.col("mode_of_transport").replace_strict({"30": 2.0, "20": 6.0, "11": 30.0, "10": 40.0, "40": 5.0}, return_dtype=pl.Float64)
+    last_done = exams.group_by("entry_number").agg(
+        pl.col("completed_utc").max().alias("last_done"), pl.col("completed_utc").null_count().alias("undone"))
+    df = df.join(last_done, on="entry_number", how="left")
+    release_h = pl.Series(rng.lognormal(0.0, 0.6, n)) * release_median * \
+        pl.when(pl.col("certified")).then(e.certified_release_multiplier).otherwise(1.0)
+    release = pl.max_horizontal(pl.col("arrival_utc") + pl.duration(microseconds=(release_h * 3.6e9).cast(pl.Int64)),
+                                pl.col("last_done") + pl.duration(minutes=30))
+    is_open = (pl.Series(rng.random(n)) < e.open_entry_share) | (pl.col("undone").fill_null(0) > 0)
+    df = df.with_columns(pl.when(is_open).then(None).otherwise(release).alias("release_utc"))
+
+    importer_numbers = imp["importer_number"].to_numpy()
+    df = df.with_columns(pl.Series("importer_number", importer_numbers[imp_idx]))
+    truth = _write_landing(out, df, exams, _ctpat_history(imp, rng), formats, month_starts, zones, rng, bad_share, steps)
+    steps.close()
+    truth.update({
+        "seed": seed, "entries": entries, "formats": formats, "period_start": str(period[0]),
+        "period_end_exclusive": str(period[1]), "effects": dataclasses.asdict(effects),
+        "certified_entry_share": float(df["certified"].mean()),
+        "examined_entry_share": float(df["examined"].mean()),
+    })
+    (out / "ground_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return truth
+
+
+def _exams(df: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:
+    """One or two exams per examined entry, with queue (selected -> started) and dwell times."""
+    ex = df.filter("examined").select("entry_number", "arrival_utc", "certified", "time_zone")
+    second = ex.filter(pl.Series(rng.random(len(ex)) < 0.25))
+    ex = pl.concat([ex, second])
+    m = len(ex)
+    type_idx = rng.choice(len(EXAM_TYPES), size=m, p=EXAM_TYPE_SHARE)
+    wait_h = rng.lognormal(np.log(3.0), 0.8, m) * np.where(ex["certified"].to_numpy(), e.certified_wait_multiplier, 1.0)
+    dwell_h = rng.lognormal(np.log(np.array(EXAM_HOURS_MEDIAN)[type_idx]), 0.5)
+    started = rng.random(m) >= 0.03
+    completed = started & (rng.random(m) >= 0.04)
+    us = lambda h: pl.duration(microseconds=pl.Series((h * 3.6e9).astype("int64")))  # noqa: E731
+    selected = pl.col("arrival_utc") + us(rng.uniform(0.05, 2.0, m))
+    exams = ex.with_columns(
+        selected.alias("selected_utc"),
+        pl.Series("exam_type", np.array(EXAM_TYPES)[type_idx]),
+        pl.Series("started", started), pl.Series("completed", completed),
+        pl.Series("outcome", rng.choice(["NO_DISCREPANCY", "DISCREPANCY", "SEIZURE"], m, p=[0.9, 0.09, 0.01])),
+    ).with_columns(
+        pl.when(pl.col("exam_type") == "INTENSIVE").then(pl.lit("CES")).otherwise(pl.lit("PORT")).alias("exam_location"),
+        pl.when("started").then(pl.col("selected_utc") + us(wait_h)).alias("started_utc"),
+    ).with_columns(
+        pl.when("completed").then(pl.col("started_utc") + us(dwell_h)).alias("completed_utc"),
+        pl.when("completed").then(pl.col("outcome")).alias("outcome"),
+    )
+    return exams.with_row_index("seq").with_columns(
+        pl.format("EX{}", pl.col("seq").cast(pl.String).str.zfill(9)).alias("exam_id")).drop("seq")
+
+
+ENTRY_COLUMNS = ["entry_number", "entry_type", "importer_number", "port_code", "mode_of_transport", "lane_type",
+                 "carrier_code", "country_of_origin", "hts_number", "entered_value_usd", "arrival_at", "release_at"]
+EXAM_COLUMNS = ["exam_id", "entry_number", "exam_type", "exam_location", "selected_at", "started_at",
+                "completed_at", "outcome"]
+
+# Each injected defect breaks exactly one rule, so the row gets exactly that reason code.
+ENTRY_DEFECTS = {
+    "bad_check_digit": lambda: pl.col("entry_number").str.slice(0, pl.col("entry_number").str.len_chars() - 1)
+    + ((pl.col("entry_number").str.slice(-1).cast(pl.Int32) + 1) % 10).cast(pl.String),
+    "unknown_port": lambda: pl.lit("9999"),
+    "bad_country": lambda: pl.lit("usa"),
+    "bad_value": lambda: pl.lit("-12.50"),
+    "timestamp_without_offset": lambda: pl.col("arrival_at").str.slice(0, 19),
+    # Release one second before arrival, written in UTC.
+    "release_before_arrival": lambda: (pl.col("arrival_utc") - pl.duration(seconds=1)).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+}
+DEFECT_COLUMN = {"bad_check_digit": "entry_number", "unknown_port": "port_code", "bad_country": "country_of_origin",
+                 "bad_value": "entered_value_usd", "timestamp_without_offset": "arrival_at",
+                 "release_before_arrival": "release_at"}
+
+
+def _write_landing(out, df, exams, ctpat, formats, month_starts, zones, rng, bad_share, steps) -> dict:
+    for sub in ("entries", "exams", "ctpat"):
+        (out / "landing" / sub).mkdir(parents=True, exist_ok=True)
+    land = out / "landing"
+    entries_txt = df.with_columns(
+        _local_text(df, "arrival_utc", zones).alias("arrival_at"), _local_text(df, "release_utc", zones).alias("release_at"),
+        pl.col("entered_value_usd").cast(pl.String))
+    exams_txt = exams.with_columns(
+        _local_text(exams, "selected_utc", zones).alias("selected_at"),
+        _local_text(exams, "started_utc", zones).alias("started_at"),
+        _local_text(exams, "completed_utc", zones).alias("completed_at"))
+    month_of = lambda c: pl.col(c).dt.strftime("%Y-%m")  # noqa: E731  (UTC month: extracts are cut by UTC day)
+    injected: dict[str, int] = {}
+    files = []
+    for i, m0 in enumerate(month_starts[:-1]):
+        month = m0.strftime("%Y-%m")
+        fmt = "csv" if formats == "csv" else ["csv", "csv.gz", "csv", "parquet"][i % 4]
+        part = entries_txt.filter(month_of("arrival_utc") == month)
+        if fmt == "parquet":
+            frame = part.select(*[c for c in ENTRY_COLUMNS if c not in ("arrival_at", "release_at", "entered_value_usd")],
+                                pl.col("entered_value_usd").cast(pl.Float64),
+                                pl.col("arrival_utc").alias("arrival_at"), pl.col("release_utc").alias("release_at"))
+            frame.select(ENTRY_COLUMNS).write_parquet(land / "entries" / f"entries_{month}.parquet")
+        else:
+            part, counts = _inject_defects(part, rng, bad_share)
+            for k, v in counts.items():
+                injected[k] = injected.get(k, 0) + v
+            _write_csv(part.select(ENTRY_COLUMNS), land / "entries" / f"entries_{month}.{fmt}")
+        files.append(f"entries_{month}.{fmt}")
+        ex = exams_txt.filter(month_of("selected_utc") == month).select(EXAM_COLUMNS)
+        _write_csv(ex, land / "exams" / f"exams_{month}.{'csv.gz' if fmt == 'csv.gz' else 'csv'}")
+    # A correction file: brokers re-transmit some entries of the second month with a later release.
+    corr_month = month_starts[min(1, len(month_starts) - 2)].strftime("%Y-%m")
+    base = df.filter((month_of("arrival_utc") == corr_month) & pl.col("release_utc").is_not_null())
+    corr = base.sample(fraction=0.01, seed=int(rng.integers(1 << 31)))
+    corr = corr.with_columns(pl.col("release_utc") + pl.duration(hours=6))
+    corr_txt = corr.with_columns(_local_text(corr, "arrival_utc", zones).alias("arrival_at"),
+                                 _local_text(corr, "release_utc", zones).alias("release_at"),
+                                 pl.col("entered_value_usd").cast(pl.String))
+    _write_csv(corr_txt.select(ENTRY_COLUMNS), land / "entries" / f"entries_{corr_month}_corrections.csv")
+    export_day = month_starts[-1].strftime("%Y-%m-%d")
+    _write_csv(ctpat.with_columns(pl.col("tier").cast(pl.String), pl.col("valid_from").cast(pl.String),
+                                  pl.col("valid_to").cast(pl.String)), land / "ctpat" / f"ctpat_export_{export_day}.csv")
+    steps.update()
+    return {"injected_rejections": {"entries": injected}, "corrected_entries": len(corr),
+            "exams": len(exams), "ctpat_rows": len(ctpat)}
+
+
+def _inject_defects(part: pl.DataFrame, rng, share: float) -> tuple[pl.DataFrame, dict]:
+    n_bad = int(len(part) * share)
+    if n_bad == 0:
+        return part, {}
+    rows = rng.choice(len(part), size=n_bad, replace=False)
+    kinds = np.array(list(ENTRY_DEFECTS))[np.arange(n_bad) % len(ENTRY_DEFECTS)]
+    defect = np.full(len(part), "", dtype=object)
+    defect[rows] = kinds
+    # release_before_arrival needs a release; rows without one get another defect instead.
+    part = part.with_columns(pl.Series("_defect", defect.astype(str)))
+    part = part.with_columns(pl.when((pl.col("_defect") == "release_before_arrival") & pl.col("release_at").is_null())
+                             .then(pl.lit("bad_country")).otherwise(pl.col("_defect")).alias("_defect"))
+    for name, expr in ENTRY_DEFECTS.items():
+        col = DEFECT_COLUMN[name]
+        part = part.with_columns(pl.when(pl.col("_defect") == name).then(expr()).otherwise(pl.col(col)).alias(col))
+    counts = part.filter(pl.col("_defect") != "")["_defect"].value_counts()
+    return part.drop("_defect"), dict(zip(counts["_defect"].to_list(), counts["count"].to_list()))
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+    if path.name.endswith(".gz"):
+        import gzip
+        with gzip.open(path, "wb", compresslevel=5) as fh:
+            frame.write_csv(fh, null_value="")
+    else:
+        frame.write_csv(path, null_value="")
+
+
+def _ports() -> pl.DataFrame:
+    ref = resources.files("assets.reference")
+    chosen = pl.read_csv(ref / "generator_ports.csv", schema_overrides={"port_code": pl.String})
+    sched = pl.read_csv(ref / "schedule_d_ports.csv", schema_overrides={"port_code": pl.String})
+    return chosen.join(sched.select("port_code", "time_zone"), on="port_code", how="inner")
