@@ -179,7 +179,7 @@ def _local_text(frame: pl.DataFrame, col: str, zones: list[str]) -> pl.Expr:
 def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: str = "2026-01",
              months: int = 6, bad_share: float = 0.002, effects: Effects = Effects(),
              progress: bool | None = None) -> dict:
-    """Write landing/{entries,exams,ctpat}/ under ``out`` and return the ground truth."""
+    """Write the landing zone ``out`` ({entries,exams,ctpat}/ and ground_truth.json); return the truth."""
     rng = np.random.default_rng(seed)
     steps = tqdm(total=6, desc="generate", unit="step", disable=not (progress or (progress is None and entries >= 1_000_000)))
     month_starts = _month_starts(start, months)
@@ -333,8 +333,8 @@ DEFECT_COLUMN = {"bad_check_digit": "entry_number", "unknown_port": "port_code",
 
 def _write_landing(out, df, exams, ctpat, formats, month_starts, zones, rng, bad_share, steps) -> dict:
     for sub in ("entries", "exams", "ctpat"):
-        (out / "landing" / sub).mkdir(parents=True, exist_ok=True)
-    land = out / "landing"
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    land = out
     entries_txt = df.with_columns(
         _local_text(df, "arrival_utc", zones).alias("arrival_at"), _local_text(df, "release_utc", zones).alias("release_at"),
         pl.col("entered_value_usd").cast(pl.String))

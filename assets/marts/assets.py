@@ -1,0 +1,23 @@
+"""Marts: the analyst file (default data/analytics.duckdb), built aside and renamed into place."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.marts.publish import MARTS, publish_marts
+from assets.resources import PipelineSettings, Warehouse, read_sql
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[dg.AssetSpec(["marts", name], deps=["fct_entries", "fct_exams"],
+                        description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
+           for name in MARTS],
+)
+def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):
+    key = settings.key_bytes()
+    with warehouse.session() as con:
+        counts = publish_marts(con, Path(settings.analytics), key, context.run_id)
+    for name, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"rows": rows, "file": settings.analytics})

@@ -1,0 +1,78 @@
+"""Publishing the analyst file: build every mart into a new DuckDB file, then rename it into place.
+
+A reader that opens the analytics file read-only sees either the previous marts or the new ones,
+never a mix; a reader already connected keeps the old file (its inode) until it reconnects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from assets.marts.pseudonyms import pseudonym_macro_sql
+from assets.resources import REPO_ROOT, read_sql
+
+MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "release_times", "release_time_profile",
+         "inspection_waits", "importer_exam_rates", "load_audit", "rejections"]
+
+
+def code_version() -> str:
+    """Git commit (with +dirty) when available, and a fingerprint of the code and rules either way."""
+    digest = hashlib.sha256()
+    for folder in ("sql", "expectations", "assets", "pipelines"):
+        for path in sorted((REPO_ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".sql", ".json", ".py"}:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + path.read_bytes())
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty=+dirty"],
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{commit or 'unknown'} code:{digest.hexdigest()[:12]}"
+
+
+def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str) -> dict[str, int]:
+    """Build all marts from the warehouse connection into target, atomically. Returns row counts."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(f".{target.name}.{run_id}.building")
+    building.unlink(missing_ok=True)
+    con.execute(pseudonym_macro_sql(key))
+    con.execute("ATTACH ? AS build", [str(building)])
+    try:
+        con.execute("CREATE SCHEMA build.marts")
+        for name in MARTS:
+            con.execute(f"CREATE TABLE build.marts.{name} AS {read_sql(f'marts/{name}.sql')}")
+        _published_runs(con, target, run_id)
+        counts = {name: con.execute(f"SELECT count(*) FROM build.marts.{name}").fetchone()[0] for name in MARTS}
+        con.execute("CHECKPOINT build")
+    finally:
+        con.execute("DETACH build")
+    with duckdb.connect(str(building)) as doc:
+        doc.execute(read_sql("marts/comments.sql"))
+    os.replace(building, target)
+    return counts
+
+
+def _published_runs(con, target: Path, run_id: str) -> None:
+    """Carry the publication history over from the current file and add this run."""
+    con.execute("CREATE TABLE build.marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
+                "input_files JSON, code_version VARCHAR)")
+    if target.exists():
+        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(target)])
+        try:
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
+                           "AND schema_name = 'marts' AND table_name = 'published_runs'").fetchone()[0]:
+                con.execute("INSERT INTO build.marts.published_runs SELECT * FROM previous.marts.published_runs")
+        finally:
+            con.execute("DETACH previous")
+    inputs = con.execute("SELECT source, file_name, content_hash FROM meta.files WHERE status = 'loaded' "
+                         "ORDER BY source, file_name, file_id").fetchall()
+    con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?)", [
+        run_id, datetime.now(timezone.utc), json.dumps([dict(zip(("source", "file_name", "content_hash"), r)) for r in inputs]),
+        code_version()])

@@ -1,0 +1,87 @@
+"""Monthly charts drawn from the published marts (read-only), one folder per local month."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+
+MODE_NAMES = {"10": "vessel, non-container", "11": "vessel, container", "12": "border, waterborne",
+              "20": "rail, non-container", "21": "rail, container", "30": "truck, non-container",
+              "31": "truck, container", "32": "auto", "33": "pedestrian", "34": "road, other",
+              "40": "air, non-container", "41": "air, container", "50": "mail", "60": "passenger, hand-carried",
+              "70": "fixed installation"}
+STATUS_COLORS = {"CERTIFIED": "#1b7837", "UNCERTIFIED": "#762a83"}
+
+
+def _mode_label(code: str) -> str:
+    return f"{code} {MODE_NAMES.get(code, '')}".strip()
+
+
+def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
+    """Grouped bars of exam rate by mode, certified vs uncertified, with Wilson 95 % intervals."""
+    modes = sorted(frame["mode_of_transport"].unique().to_list())
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    width = 0.38
+    for i, status in enumerate(("CERTIFIED", "UNCERTIFIED")):
+        part = pl.DataFrame({"mode_of_transport": modes}).join(
+            frame.filter(pl.col("ctpat_status") == status), on="mode_of_transport", how="left")
+        x = [m + (i - 0.5) * width for m in range(len(modes))]
+        rate = (part["exam_rate"].fill_null(0) * 100).to_list()
+        low = ((part["exam_rate"] - part["exam_rate_ci_low"]).fill_null(0) * 100).to_list()
+        high = ((part["exam_rate_ci_high"] - part["exam_rate"]).fill_null(0) * 100).to_list()
+        ax.bar(x, rate, width, yerr=[low, high], capsize=3, color=STATUS_COLORS[status], label=status.title())
+        for xi, r, hi, n in zip(x, rate, high, part["entries"].fill_null(0).to_list()):
+            ax.annotate(f"n={n:,}", (xi, r + hi), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                        textcoords="offset points")
+    ax.set_xticks(range(len(modes)), [_mode_label(m) for m in modes], rotation=15, ha="right")
+    ax.set_ylabel("entries examined (%)")
+    ax.set_title(f"Exam rate by mode of transport, {month}: CTPAT certified vs uncertified importers\n"
+                 "bars: share of entries with at least one exam; whiskers: Wilson 95 % interval", fontsize=11)
+    ax.legend(title="Importer status on arrival date")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
+    """Release-time distribution per mode and status: 10-90 % range, 25-75 % box, median dot."""
+    rows = frame.sort("mode_of_transport", "ctpat_status")
+    fig, ax = plt.subplots(figsize=(10, 0.55 * max(len(rows), 4) + 1.5))
+    labels = []
+    for y, r in enumerate(rows.iter_rows(named=True)):
+        color = STATUS_COLORS[r["ctpat_status"]]
+        ax.hlines(y, r["p10_release_hours"], r["p90_release_hours"], color=color, linewidth=1.5)
+        ax.hlines(y, r["p25_release_hours"], r["p75_release_hours"], color=color, linewidth=7, alpha=0.6)
+        ax.plot(r["median_release_hours"], y, "o", color="black", markersize=5)
+        labels.append(f"{_mode_label(r['mode_of_transport'])} · {r['ctpat_status'].lower()} (n={r['released_entries']:,})")
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("hours from arrival to release (log scale)")
+    ax.set_title(f"Release time by mode and CTPAT status, {month} (released entries)\n"
+                 "thin line: 10th-90th percentile; box: 25th-75th; dot: median", fontsize=11)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_monthly_charts(analytics: Path, reports: Path) -> list[Path]:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        rates = con.sql("SELECT * FROM marts.exam_rates_by_mode").pl()
+        profile = con.sql("SELECT * FROM marts.release_time_profile").pl()
+    written = []
+    for month in sorted(rates["month"].unique().to_list()):
+        folder = reports / month
+        folder.mkdir(parents=True, exist_ok=True)
+        exam_rate_chart(rates.filter(pl.col("month") == month), month, folder / "exam_rate_by_mode.png")
+        release_time_chart(profile.filter(pl.col("month") == month), month, folder / "release_time_by_mode.png")
+        written += [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
+    return written

@@ -1,0 +1,60 @@
+"""Command line: `python -m pipelines generate|run`. Exit codes of `run`: 0 published, 2 the quality
+gate blocked (nothing published), 1 any other failure; always with a one-line reason."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from assets.resources import ENV_DEFAULTS, env
+
+ENV_HELP = "\n".join(f"  {k:<30} default {v or '(none)'}" for k, v in ENV_DEFAULTS.items())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Environment variables (flags win over them):\n" + ENV_HELP)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="write a sample landing zone with known effects")
+    gen.add_argument("--out", type=Path, default=None, help="landing zone to write (default: $EXAM_RISK_LANDING)")
+    gen.add_argument("--entries", type=int, default=200_000)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--formats", choices=["mixed", "csv"], default="mixed",
+                     help="mixed: CSV, some .csv.gz and Parquet; csv: CSV only")
+    gen.add_argument("--start", default="2026-01", help="first month, YYYY-MM")
+    gen.add_argument("--months", type=int, default=6)
+    gen.add_argument("--bad-share", type=float, default=0.002, help="share of entry rows given one defect")
+
+    run = sub.add_parser("run", help="run every asset through Dagster in-process",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="Environment variables (flags win over them):\n" + ENV_HELP)
+    run.add_argument("--landing", help="landing zone ($EXAM_RISK_LANDING)")
+    run.add_argument("--warehouse", help="warehouse DuckDB file ($EXAM_RISK_WAREHOUSE)")
+    run.add_argument("--marts", help="analyst DuckDB file ($EXAM_RISK_ANALYTICS)")
+    run.add_argument("--reports", help="reports folder ($EXAM_RISK_REPORTS)")
+    run.add_argument("--max-reject-share", type=float, help="quality gate threshold ($EXAM_RISK_MAX_REJECT_SHARE)")
+    run.add_argument("--accept", action="append", metavar="FILE_NAME",
+                     help="accept a blocked file by name (repeatable; $EXAM_RISK_ACCEPT, comma-separated)")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's INFO log")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "generate":
+        from pipelines.sample_data import generate
+
+        out = args.out or Path(env("EXAM_RISK_LANDING"))
+        truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share)
+        print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "
+              f"to {out} (ground truth: {out / 'ground_truth.json'})")
+        return 0
+    from pipelines.runner import run_pipeline
+
+    outcome = run_pipeline(landing=args.landing, warehouse=args.warehouse, analytics=args.marts,
+                           reports=args.reports, max_reject_share=args.max_reject_share,
+                           accept=args.accept, verbose=args.verbose)
+    print(outcome.message, file=sys.stdout if outcome.exit_code == 0 else sys.stderr)
+    return outcome.exit_code

@@ -1,0 +1,68 @@
+"""Running the whole asset graph in-process and turning the result into an exit code and one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.resources import MissingPseudonymKey, env, resources_from_env
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    exit_code: int
+    message: str
+
+
+def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
+    from pipelines.definitions import ALL_ASSETS
+
+    accept = [*(a for a in env("EXAM_RISK_ACCEPT").split(",") if a), *(accept or [])]
+    resources = resources_from_env(accept=accept, **overrides)
+    settings = resources["settings"]
+    try:
+        settings.key_bytes()
+    except MissingPseudonymKey as exc:
+        return RunOutcome(1, f"error: {exc}")
+    level = "INFO" if verbose else "WARNING"
+    result = dg.materialize(ALL_ASSETS, resources=resources, raise_on_error=False,
+                            run_config={"loggers": {"console": {"config": {"log_level": level}}}})
+    if result.success:
+        return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path))
+    return _failure(result)
+
+
+def _failure(result) -> RunOutcome:
+    failures = result.get_step_failure_events()
+    gate = [f for f in failures if (f.step_failure_data.user_failure_data is not None
+            and f.step_failure_data.user_failure_data.metadata.get("quality_gate") is not None)]
+    if gate:
+        reasons = "; ".join(f.step_failure_data.user_failure_data.description for f in gate)
+        return RunOutcome(2, f"blocked: {reasons}. Nothing was published; replace or remove the file, "
+                             "or accept it with --accept FILE_NAME.")
+    if failures:
+        f = failures[0]
+        error = f.step_failure_data.error
+        text = (f.step_failure_data.user_failure_data.description if f.step_failure_data.user_failure_data
+                else (error.cause.message if error and error.cause else error.message if error else "unknown error"))
+        return RunOutcome(1, f"failed in {f.step_key}: {text.strip().splitlines()[0]}")
+    return RunOutcome(1, "failed: the run did not succeed (see Dagster's log with --verbose)")
+
+
+def _summary(analytics: Path, reports: Path, warehouse: str) -> str:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        audit = con.execute("SELECT status, count(*), sum(rows_loaded), sum(rows_rejected) FROM marts.load_audit "
+                            "GROUP BY ALL ORDER BY ALL").fetchall()
+        entries = con.execute("SELECT sum(entries), sum(examined_entries) FROM marts.exam_rates").fetchone()
+    files = ", ".join(f"{n} {s}" for s, n, _, _ in audit)
+    loaded = sum(r or 0 for _, _, r, _ in audit)
+    rejected = sum(r or 0 for _, _, _, r in audit)
+    charts = sorted(reports.glob("*/*.png"))
+    return (f"published: {entries[0] or 0:,} entries ({entries[1] or 0:,} examined); files: {files}; "
+            f"rows loaded {loaded:,}, rejected {rejected:,}\n"
+            f"  marts (open read-only): {analytics}\n"
+            f"  charts: {len(charts)} PNG files under {reports}/<YYYY-MM>/\n"
+            f"  warehouse (pipeline only): {warehouse}")

@@ -1,0 +1,15 @@
+-- Exam rate per local month x port x mode x CTPAT status, with a 95 % Wilson interval.
+SELECT
+    month, port_code, mode_of_transport, ctpat_status, entries, examined_entries,
+    examined_entries / entries                 AS exam_rate,
+    wilson_low(examined_entries, entries)      AS exam_rate_ci_low,
+    wilson_high(examined_entries, entries)     AS exam_rate_ci_high,
+    exams, uflpa_detentions
+FROM (
+    SELECT month, port_code, mode_of_transport, ctpat_status,
+           count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries,
+           sum(exams) AS exams, sum(uflpa_detentions) AS uflpa_detentions
+    FROM facts.fct_entries
+    GROUP BY ALL
+)
+ORDER BY ALL

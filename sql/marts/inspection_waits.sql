@@ -1,0 +1,11 @@
+-- Inspection wait (started_at - selected_at, hours) of every started exam, per local month x port x CTPAT status.
+SELECT
+    month, port_code, ctpat_status,
+    count(*)                              AS exams_started,
+    quantile_cont(wait_hours, 0.5)        AS median_wait_hours,
+    quantile_cont(wait_hours, 0.9)        AS p90_wait_hours,
+    avg(wait_hours)                       AS mean_wait_hours
+FROM facts.fct_exams
+WHERE started_at IS NOT NULL
+GROUP BY ALL
+ORDER BY ALL

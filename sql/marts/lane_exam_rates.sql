@@ -1,0 +1,14 @@
+-- Exam rate of truck entries (modes 30, 31) per local month x port x lane (FAST/STANDARD) x CTPAT status.
+SELECT
+    month, port_code, lane_type, ctpat_status, entries, examined_entries,
+    examined_entries / entries                 AS exam_rate,
+    wilson_low(examined_entries, entries)      AS exam_rate_ci_low,
+    wilson_high(examined_entries, entries)     AS exam_rate_ci_high
+FROM (
+    SELECT month, port_code, lane_type, ctpat_status,
+           count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries
+    FROM facts.fct_entries
+    WHERE mode_of_transport IN ('30', '31') AND lane_type IS NOT NULL
+    GROUP BY ALL
+)
+ORDER BY ALL

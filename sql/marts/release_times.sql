@@ -1,0 +1,11 @@
+-- Release time (release_at - arrival_at, hours) per local month x port x mode x CTPAT status.
+SELECT
+    month, port_code, mode_of_transport, ctpat_status,
+    count(*) FILTER (WHERE released)          AS released_entries,
+    count(*) FILTER (WHERE NOT released)      AS open_entries,
+    quantile_cont(release_hours, 0.5)         AS median_release_hours,
+    quantile_cont(release_hours, 0.9)         AS p90_release_hours,
+    avg(release_hours)                        AS mean_release_hours
+FROM facts.fct_entries
+GROUP BY ALL
+ORDER BY ALL

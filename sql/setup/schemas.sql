@@ -1,0 +1,52 @@
+-- Warehouse layout, in the order data flows through it.
+CREATE SCHEMA IF NOT EXISTS ref;       -- reference data copied from assets/reference
+CREATE SCHEMA IF NOT EXISTS meta;      -- landing file register
+CREATE SCHEMA IF NOT EXISTS raw;       -- rows exactly as delivered, all text
+CREATE SCHEMA IF NOT EXISTS quality;   -- quarantine of rejected rows, validation results
+CREATE SCHEMA IF NOT EXISTS staging;   -- current valid rows, typed and normalised
+CREATE SCHEMA IF NOT EXISTS facts;     -- entries and exams with point-in-time CTPAT status
+
+CREATE SEQUENCE IF NOT EXISTS meta.file_id_seq START 1;
+
+-- One row per delivery: a (content hash, file name) pair seen in the landing zone.
+CREATE TABLE IF NOT EXISTS meta.files (
+    file_id      BIGINT PRIMARY KEY,
+    source       VARCHAR NOT NULL,
+    file_name    VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    -- ingested (raw rows stored, not validated yet), loaded, duplicate, failed, blocked
+    status       VARCHAR NOT NULL,
+    message      VARCHAR,
+    rows_read    BIGINT NOT NULL DEFAULT 0,
+    rows_rejected BIGINT NOT NULL DEFAULT 0,
+    accepted     BOOLEAN NOT NULL DEFAULT false,
+    in_landing   BOOLEAN NOT NULL DEFAULT true,  -- still in the landing zone at the last scan
+    first_seen_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (content_hash, file_name)
+);
+
+CREATE TABLE IF NOT EXISTS raw.entries (
+    _file_id BIGINT, _row BIGINT, _rid BIGINT,
+    entry_number VARCHAR, entry_type VARCHAR, importer_number VARCHAR, port_code VARCHAR,
+    mode_of_transport VARCHAR, lane_type VARCHAR, carrier_code VARCHAR, country_of_origin VARCHAR,
+    hts_number VARCHAR, entered_value_usd VARCHAR, arrival_at VARCHAR, release_at VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.exams (
+    _file_id BIGINT, _row BIGINT, _rid BIGINT,
+    exam_id VARCHAR, entry_number VARCHAR, exam_type VARCHAR, exam_location VARCHAR,
+    selected_at VARCHAR, started_at VARCHAR, completed_at VARCHAR, outcome VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.ctpat (
+    _file_id BIGINT, _row BIGINT, _rid BIGINT,
+    partner_id VARCHAR, partner_type VARCHAR, status VARCHAR, tier VARCHAR,
+    valid_from VARCHAR, valid_to VARCHAR
+);
+
+-- Quarantine: every rejected row with its one reason code and the row as delivered.
+CREATE TABLE IF NOT EXISTS quality.rejected_rows (
+    _file_id BIGINT NOT NULL,
+    _rid     BIGINT,             -- NULL for a malformed line, which never became a row
+    line     BIGINT,             -- line number in the file, where known
+    reason_code VARCHAR NOT NULL,
+    record   VARCHAR NOT NULL    -- the row as delivered (JSON) or the broken line's text
+);

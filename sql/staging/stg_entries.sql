@@ -1,0 +1,34 @@
+-- Current valid entries: the last valid row per normalised entry number over all loaded files,
+-- in (file name, delivery, row) order, typed, with UTC and port-local arrival.
+WITH valid AS (
+    SELECT r.*, f.file_name
+    FROM raw.entries AS r
+    JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
+    ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid
+), current_rows AS (
+    SELECT * FROM valid
+    QUALIFY row_number() OVER (PARTITION BY entry_key(entry_number)
+                               ORDER BY file_name DESC, _file_id DESC, _row DESC) = 1
+)
+SELECT
+    entry_key(c.entry_number)                AS entry_number,
+    c.entry_type,
+    c.importer_number,
+    c.port_code,
+    c.mode_of_transport,
+    c.lane_type,
+    c.carrier_code,
+    c.country_of_origin,
+    replace(c.hts_number, '.', '')           AS hts_number,
+    CAST(c.entered_value_usd AS DECIMAL(18, 2)) AS entered_value_usd,
+    parse_timestamp(c.arrival_at)            AS arrival_at,
+    parse_timestamp(c.release_at)            AS release_at,
+    p.time_zone,
+    timezone(p.time_zone, parse_timestamp(c.arrival_at))                 AS arrival_local,
+    CAST(timezone(p.time_zone, parse_timestamp(c.arrival_at)) AS DATE)   AS arrival_local_date,
+    strftime(timezone(p.time_zone, parse_timestamp(c.arrival_at)), '%Y-%m') AS month,
+    hours_between(parse_timestamp(c.arrival_at), parse_timestamp(c.release_at)) AS release_hours,
+    c._file_id,
+    c._rid
+FROM current_rows AS c
+JOIN ref.schedule_d_ports AS p USING (port_code)
