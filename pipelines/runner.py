@@ -27,7 +27,7 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
         settings.key_bytes()
     except MissingPseudonymKey as exc:
         return RunOutcome(1, f"error: {exc}")
-    level = "INFO" if verbose else "WARNING"
+    level = "INFO" if verbose else "CRITICAL"  # the one-line outcome below says what matters
     result = dg.materialize(ALL_ASSETS, resources=resources, raise_on_error=False,
                             run_config={"loggers": {"console": {"config": {"log_level": level}}}})
     if result.success:
@@ -41,14 +41,14 @@ def _failure(result) -> RunOutcome:
             and f.step_failure_data.user_failure_data.metadata.get("quality_gate") is not None)]
     if gate:
         reasons = "; ".join(f.step_failure_data.user_failure_data.description for f in gate)
-        return RunOutcome(2, f"blocked: {reasons}. Nothing was published; replace or remove the file, "
+        return RunOutcome(2, f"{reasons}. Nothing was published; replace or remove the file, "
                              "or accept it with --accept FILE_NAME.")
     if failures:
         f = failures[0]
         error = f.step_failure_data.error
         text = (f.step_failure_data.user_failure_data.description if f.step_failure_data.user_failure_data
                 else (error.cause.message if error and error.cause else error.message if error else "unknown error"))
-        return RunOutcome(1, f"failed in {f.step_key}: {text.strip().splitlines()[0]}")
+        return RunOutcome(1, f"failed in {f.step_key}: {text.strip().splitlines()[0]} (details: --verbose)")
     return RunOutcome(1, "failed: the run did not succeed (see Dagster's log with --verbose)")
 
 

@@ -1,0 +1,84 @@
+"""Shared fixtures: a pipeline configured into a temporary folder, and a warehouse with the macros."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.resources import read_sql, reference_file
+
+TEST_KEY = "test-pseudonym-key-not-secret"
+
+
+@dataclass
+class Paths:
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def analytics(self) -> Path:
+        return self.root / "analytics.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def run(self, **kwargs):
+        from pipelines.runner import run_pipeline
+
+        return run_pipeline(landing=str(self.landing), warehouse=str(self.warehouse),
+                            analytics=str(self.analytics), reports=str(self.reports), **kwargs)
+
+    def cli_args(self) -> list[str]:
+        return ["--landing", str(self.landing), "--warehouse", str(self.warehouse), "--marts", str(self.analytics),
+                "--reports", str(self.reports)]
+
+
+@pytest.fixture
+def paths(tmp_path, monkeypatch) -> Paths:
+    monkeypatch.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
+    for var in ("EXAM_RISK_ACCEPT", "EXAM_RISK_MAX_REJECT_SHARE", "EXAM_RISK_PSEUDONYM_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    p = Paths(tmp_path)
+    for source in ("entries", "exams", "ctpat"):
+        (p.landing / source).mkdir(parents=True)
+    return p
+
+
+@pytest.fixture
+def macros() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with the schemas, macros and Schedule D ports."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(read_sql("setup/schemas.sql"))
+    con.execute(read_sql("setup/macros.sql"))
+    con.execute("CREATE TABLE ref.schedule_d_ports AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                [str(reference_file("schedule_d_ports.csv"))])
+    yield con
+    con.close()
+
+
+VOLATILE_COLUMNS = {"first_seen_at"}  # when a file was first seen differs between otherwise equal runs
+
+
+def analytics_tables(path: Path) -> dict:
+    """Every marts table of an analytics file as sorted rows (for equality of whole publications)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> 'published_runs'"
+        ).fetchall()]
+        out = {}
+        for name in names:
+            cols = [r[0] for r in con.execute(f"DESCRIBE marts.{name}").fetchall() if r[0] not in VOLATILE_COLUMNS]
+            out[name] = sorted(con.execute(f"SELECT {', '.join(cols)} FROM marts.{name}").fetchall(), key=repr)
+        return out
