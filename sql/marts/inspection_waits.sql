@@ -4,7 +4,7 @@ SELECT
     count(*)                              AS exams_started,
     quantile_cont(wait_hours, 0.5)        AS median_wait_hours,
     quantile_cont(wait_hours, 0.9)        AS p90_wait_hours,
-    avg(wait_hours)                       AS mean_wait_hours
+    mean_hours(selected_at, started_at)   AS mean_wait_hours
 FROM facts.fct_exams
 WHERE started_at IS NOT NULL
 GROUP BY ALL

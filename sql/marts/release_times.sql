@@ -5,7 +5,7 @@ SELECT
     count(*) FILTER (WHERE NOT released)      AS open_entries,
     quantile_cont(release_hours, 0.5)         AS median_release_hours,
     quantile_cont(release_hours, 0.9)         AS p90_release_hours,
-    avg(release_hours)                        AS mean_release_hours
+    mean_hours(arrival_at, release_at)        AS mean_release_hours
 FROM facts.fct_entries
 GROUP BY ALL
 ORDER BY ALL

@@ -45,6 +45,11 @@ CREATE OR REPLACE MACRO parse_date(s) AS
 CREATE OR REPLACE MACRO hours_between(earlier, later) AS
     (epoch_us(later) - epoch_us(earlier)) / 3600e6;
 
+-- Mean elapsed hours from an exact integer sum of microseconds: a float avg() would depend on
+-- the order threads add up in, and a re-run must reproduce the marts exactly.
+CREATE OR REPLACE MACRO mean_hours(earlier, later) AS
+    CAST(sum(CAST(epoch_us(later) - epoch_us(earlier) AS HUGEINT)) AS DOUBLE) / count(later - earlier) / 3600e6;
+
 -- Wilson score interval, z = 1.959963984540054, no continuity correction.
 CREATE OR REPLACE MACRO wilson_low(x, n) AS
     CASE WHEN n > 0 THEN

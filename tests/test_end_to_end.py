@@ -1,0 +1,115 @@
+"""Generated data through the real Dagster job into temporary DuckDB files, checked against an
+independent Polars computation; re-runs change nothing; a later correction replaces rows."""
+
+import json
+
+import duckdb
+import pytest
+
+from conftest import TEST_KEY, analytics_tables
+from independent import assert_frames_match, entries_and_exams, marts
+from landing_builders import write_csv
+from pipelines.sample_data import generate
+
+KEYS = {
+    "exam_rates": ["month", "port_code", "mode_of_transport", "ctpat_status"],
+    "lane_exam_rates": ["month", "port_code", "lane_type", "ctpat_status"],
+    "exam_rates_by_mode": ["month", "mode_of_transport", "ctpat_status"],
+    "release_times": ["month", "port_code", "mode_of_transport", "ctpat_status"],
+    "release_time_profile": ["month", "mode_of_transport", "ctpat_status"],
+    "inspection_waits": ["month", "port_code", "ctpat_status"],
+    "importer_exam_rates": ["month", "importer_pseudonym", "ctpat_status"],
+}
+
+
+def published(paths, name):
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        return con.sql(f"SELECT * FROM marts.{name}").pl()
+
+
+def check_against_independent(paths):
+    expected = marts(paths.landing, TEST_KEY.encode())
+    for name, keys in KEYS.items():
+        actual = published(paths, name).select(expected[name].columns)
+        assert_frames_match(expected[name], actual, keys, name)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    truth = generate(root / "landing", entries=30_000, seed=11, formats="mixed")
+    return root, truth
+
+
+def test_marts_equal_an_independent_computation(generated, paths):
+    import shutil
+
+    root, truth = generated
+    shutil.rmtree(paths.landing)
+    shutil.copytree(root / "landing", paths.landing)
+    outcome = paths.run()
+    assert outcome.exit_code == 0, outcome.message
+    check_against_independent(paths)
+
+    # Rejections are exactly the generator's injected defects, each with its own code.
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        got = dict(con.execute("SELECT reason, rows FROM marts.rejections WHERE source = 'entries'").fetchall())
+        audit = con.sql("SELECT * FROM marts.load_audit").pl()
+        runs = con.execute("SELECT count(*) FROM marts.published_runs").fetchone()[0]
+    assert got == truth["injected_rejections"]["entries"]
+    assert (audit["rows_read"] == audit["rows_loaded"] + audit["rows_rejected"]).all()
+    assert set(audit["status"]) == {"loaded"}
+    _, _, independent_rejected = entries_and_exams(paths.landing)
+    assert independent_rejected == sum(got.values())
+    assert audit.filter(audit["file_name"].str.contains("corrections"))["rows_loaded"][0] == truth["corrected_entries"]
+    assert runs == 1
+
+    # Charts: two per local month.
+    months = sorted(published(paths, "exam_rates")["month"].unique())
+    for month in months:
+        for chart in ("exam_rate_by_mode.png", "release_time_by_mode.png"):
+            png = paths.reports / month / chart
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+    # Re-running on the same landing zone changes nothing.
+    before = analytics_tables(paths.analytics)
+    assert paths.run().exit_code == 0
+    assert analytics_tables(paths.analytics) == before
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT content_hash) FROM meta.files").fetchone() == (len(audit), len(audit))
+
+    # A later correction file replaces the corrected rows (last valid row by file name wins).
+    entries, _, _ = entries_and_exams(paths.landing)
+    victim = entries.filter(entries["release"].is_not_null()).row(0, named=True)
+    corrected = {c: victim[c] for c in ("entry_number", "entry_type", "importer_number", "port_code", "mode_of_transport",
+                                        "lane_type", "carrier_code", "country_of_origin", "hts_number",
+                                        "entered_value_usd", "arrival_at")}
+    corrected["release_at"] = ""  # the broker withdraws the release: the entry is open again
+    write_csv(paths.landing / "entries" / "entries_zz_correction.csv", [corrected])
+    assert paths.run().exit_code == 0
+    check_against_independent(paths)
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        superseded = con.execute("SELECT sum(rows_superseded) FROM marts.load_audit WHERE source = 'entries'").fetchone()[0]
+    assert superseded == truth["corrected_entries"] + 1
+
+
+def test_analytics_file_holds_no_raw_importer_number(generated, paths):
+    import shutil
+
+    root, _ = generated
+    shutil.rmtree(paths.landing)
+    shutil.copytree(root / "landing", paths.landing)
+    assert paths.run().exit_code == 0
+    entries, _, _ = entries_and_exams(paths.landing)
+    numbers = entries["importer_number"].unique().to_list()
+    data = paths.analytics.read_bytes()
+    assert not [n for n in numbers if n.encode() in data]
+    assert paths.analytics.with_name(paths.analytics.name + ".wal").exists() is False
+
+
+def test_generator_ground_truth(generated):
+    root, truth = generated
+    stored = json.loads((root / "landing" / "ground_truth.json").read_text())
+    assert stored == truth
+    assert stored["effects"]["base_exam_rate_by_mode"]["30"] == 0.25
+    assert abs(stored["effects"]["base_exam_rate_by_mode"]["11"] - 1 / 33) < 1e-12
