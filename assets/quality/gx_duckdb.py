@@ -47,8 +47,10 @@ def build_suite(source: str):
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     spec = suite_json(source)
-    expectations = [ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta")).to_domain_obj()
-                    for e in spec["expectations"]]
+    # GX reports results in its own order; the position in meta ties each back to the rule book.
+    expectations = [ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"],
+                                              meta={**e.get("meta", {}), "position": i}).to_domain_obj()
+                    for i, e in enumerate(spec["expectations"])]
     return gx.ExpectationSuite(name=spec["name"], expectations=expectations, meta=spec.get("meta"))
 
 
@@ -72,7 +74,7 @@ def validate_table(database: Path, schema: str, table: str, source: str) -> list
     suite = build_suite(source)
     result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
     outcomes = []
-    for position, r in enumerate(result.results):
+    for r in result.results:
         res = r.result or {}
         unexpected = res.get("unexpected_count", res.get("observed_value"))
         error = r.exception_info.get("exception_message") if r.exception_info.get("raised_exception") else None
@@ -80,7 +82,7 @@ def validate_table(database: Path, schema: str, table: str, source: str) -> list
             nested = [v for v in r.exception_info.values() if isinstance(v, dict) and v.get("raised_exception")]
             error = nested[0]["exception_message"] if nested else None
         outcomes.append(ExpectationOutcome(
-            position=position, reason_code=r.expectation_config.meta["reason_code"], type=r.expectation_config.type,
+            position=r.expectation_config.meta["position"], reason_code=r.expectation_config.meta["reason_code"], type=r.expectation_config.type,
             success=bool(r.success), unexpected_count=None if unexpected is None else int(unexpected),
             element_count=res.get("element_count"), error=error))
-    return outcomes
+    return sorted(outcomes, key=lambda o: o.position)

@@ -1,0 +1,93 @@
+"""What `dagster dev` shows is what the code defines; the CLI documents its settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import defs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_asset_graph_has_the_five_groups_in_flow_order():
+    graph = defs.resolve_asset_graph()
+    groups = {}
+    for key in graph.get_all_asset_keys():
+        groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
+    assert set(groups) == {"ingest", "quality", "warehouse", "marts", "reports"}
+    assert {"raw_entries", "raw_exams", "raw_ctpat", "schedule_d_ports"} == groups["ingest"]
+    assert "marts/exam_rates" in groups["marts"] and "monthly_charts" in groups["reports"]
+    # Data flows one way: every asset's upstream lies in its own group or an earlier one.
+    order = ["ingest", "quality", "warehouse", "marts", "reports"]
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        for parent in node.parent_keys:
+            assert order.index(graph.get(parent).group_name) <= order.index(node.group_name), (key, parent)
+
+
+def test_every_suite_expectation_surfaces_as_an_asset_check():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("checked_entries", "bad_check_digit") in checks
+    assert ("checked_ctpat", "overlapping_interval") in checks
+    assert {("checked_entries", "quality_gate"), ("checked_exams", "quality_gate"), ("checked_ctpat", "quality_gate")} <= checks
+    assert len(checks) == 14 + 10 + 5 + 3
+
+
+def test_dagster_definitions_validate():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w",
+                             str(ROOT / "workspace.yaml")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_help_documents_every_setting():
+    result = subprocess.run([sys.executable, "-m", "pipelines", "run", "--help"], cwd=ROOT, capture_output=True, text=True)
+    for name in ("EXAM_RISK_LANDING", "EXAM_RISK_WAREHOUSE", "EXAM_RISK_ANALYTICS", "EXAM_RISK_REPORTS",
+                 "EXAM_RISK_MAX_REJECT_SHARE", "EXAM_RISK_PSEUDONYM_KEY", "--accept", "--max-reject-share"):
+        assert name in result.stdout
+
+
+def test_a_run_without_a_key_fails_with_a_clear_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_RISK_")}
+    result = subprocess.run([sys.executable, "-m", "pipelines", "run", "--landing", str(tmp_path / "landing"),
+                             "--warehouse", str(tmp_path / "w.duckdb"), "--marts", str(tmp_path / "a.duckdb"),
+                             "--reports", str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert "no pseudonym key" in result.stderr and "EXAM_RISK_PSEUDONYM_KEY" in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_pseudonyms_are_hmac_sha256(macros):
+    import hashlib
+    import hmac
+
+    from assets.marts.pseudonyms import pseudonym_macro_sql
+
+    for key in (b"k", b"a-much-longer-key-" * 5):  # shorter and longer than the 64-byte block
+        macros.execute(pseudonym_macro_sql(key))
+        for number in ("12-3456789AB", "123-45-6789", "260115-12345"):
+            got = macros.execute("SELECT importer_pseudonym(?)", [number]).fetchone()[0]
+            assert got == hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def test_dagster_materializes_with_checks_recorded(paths):
+    """The quality checks are reported as Dagster asset check evaluations, from GX's results."""
+    from assets.resources import resources_from_env
+    from landing_builders import ENTRY_DEFECTS, ctpat, exam, good_entries, write_csv
+    from pipelines.definitions import ALL_ASSETS
+
+    write_csv(paths.landing / "entries" / "e.csv", good_entries(range(1, 60)) + [ENTRY_DEFECTS["bad_check_digit"]])
+    write_csv(paths.landing / "exams" / "x.csv", [exam("X1", 1)])
+    write_csv(paths.landing / "ctpat" / "c.csv", [ctpat("12-3456789AB")])
+    resources = resources_from_env(landing=str(paths.landing), warehouse=str(paths.warehouse),
+                                   analytics=str(paths.analytics), reports=str(paths.reports))
+    result = dg.materialize(ALL_ASSETS, resources=resources)
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    digit = evaluations[("checked_entries", "bad_check_digit")]
+    assert digit.passed is False and digit.metadata["unexpected_rows"].value == 1
+    assert evaluations[("checked_entries", "quality_gate")].passed is True
+    assert evaluations[("checked_exams", "unknown_outcome")].passed is True
