@@ -14,6 +14,7 @@ Calibration (documented in README "Sample data"):
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from datetime import date, datetime, timezone
 from importlib import resources
@@ -400,8 +401,8 @@ def _inject_defects(part: pl.DataFrame, rng, share: float) -> tuple[pl.DataFrame
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
     if path.name.endswith(".gz"):
-        import gzip
-        with gzip.open(path, "wb", compresslevel=5) as fh:
+        # mtime=0: the same data gives the same bytes, so a re-generated file is a duplicate delivery.
+        with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=5, mtime=0) as fh:
             frame.write_csv(fh, null_value="")
     else:
         frame.write_csv(path, null_value="")

@@ -63,6 +63,12 @@ def test_marts_equal_an_independent_computation(generated, paths):
     assert independent_rejected == sum(got.values())
     assert audit.filter(audit["file_name"].str.contains("corrections"))["rows_loaded"][0] == truth["corrected_entries"]
     assert runs == 1
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        uncommented = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+                                  "AND (comment IS NULL OR comment = '')").fetchall()
+        column_notes = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' "
+                                   "AND comment IS NOT NULL").fetchone()[0]
+    assert uncommented == [] and column_notes >= 15
 
     # Charts: two per local month.
     months = sorted(published(paths, "exam_rates")["month"].unique())
