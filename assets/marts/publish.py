@@ -40,8 +40,9 @@ def code_version() -> str:
 def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str) -> dict[str, int]:
     """Build all marts from the warehouse connection into target, atomically. Returns row counts."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):  # from a crashed publication
+        leftover.unlink()
     building = target.with_name(f".{target.name}.{run_id}.building")
-    building.unlink(missing_ok=True)
     con.execute(pseudonym_macro_sql(key))
     con.execute("ATTACH ? AS build", [str(building)])
     try:
