@@ -119,3 +119,30 @@ def test_generator_ground_truth(generated):
     assert stored == truth
     assert stored["effects"]["base_exam_rate_by_mode"]["30"] == 0.25
     assert abs(stored["effects"]["base_exam_rate_by_mode"]["11"] - 1 / 33) < 1e-12
+
+
+def test_a_run_that_stopped_half_way_is_simply_run_again(generated, paths, tmp_path):
+    """Stop after ingest (files stored, not yet through the gate) with a half-built analytics file left
+    behind; the next run finishes the job and publishes what a clean run publishes."""
+    import shutil
+
+    import dagster as dg
+
+    from assets.resources import resources_from_env
+    from pipelines.definitions import ALL_ASSETS
+
+    root, _ = generated
+    shutil.rmtree(paths.landing)
+    shutil.copytree(root / "landing", paths.landing)
+    resources = resources_from_env(landing=str(paths.landing), warehouse=str(paths.warehouse),
+                                   analytics=str(paths.analytics), reports=str(paths.reports))
+    dg.materialize(ALL_ASSETS, resources=resources, selection=["schedule_d_ports", "raw_entries", "raw_exams", "raw_ctpat"])
+    leftover = paths.analytics.with_name(f".{paths.analytics.name}.crashed-run.building")
+    leftover.write_bytes(b"half a database")
+    assert paths.run().exit_code == 0
+    assert not leftover.exists()
+
+    clean = type(paths)(tmp_path / "clean")
+    shutil.copytree(root / "landing", clean.landing)
+    assert clean.run().exit_code == 0
+    assert analytics_tables(paths.analytics) == analytics_tables(clean.analytics)
