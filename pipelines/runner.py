@@ -60,9 +60,11 @@ def _summary(analytics: Path, reports: Path, warehouse: str) -> str:
     files = ", ".join(f"{n} {s}" for s, n, _, _ in audit)
     loaded = sum(r or 0 for _, _, r, _ in audit)
     rejected = sum(r or 0 for _, _, _, r in audit)
-    charts = sorted(reports.glob("*/*.png"))
+    monthly = sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/*.png"))
+    border = sorted(reports.glob("border_waits/*.png"))
     return (f"published: {entries[0] or 0:,} entries ({entries[1] or 0:,} examined); files: {files}; "
             f"rows loaded {loaded:,}, rejected {rejected:,}\n"
             f"  marts (open read-only): {analytics}\n"
-            f"  charts: {len(charts)} PNG files under {reports}/<YYYY-MM>/\n"
+            f"  charts: {len(monthly)} monthly PNG files under {reports}/<YYYY-MM>/, "
+            f"{len(border)} border-wait charts under {reports}/border_waits/\n"
             f"  warehouse (pipeline only): {warehouse}")

@@ -333,9 +333,13 @@ DEFECT_COLUMN = {"bad_check_digit": "entry_number", "unknown_port": "port_code",
 
 
 def _write_landing(out, df, exams, ctpat, formats, month_starts, zones, rng, bad_share, steps) -> dict:
-    for sub in ("entries", "exams", "ctpat"):
+    for sub in ("entries", "exams", "ctpat", "bwt"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     land = out
+    # Border wait times are not generated: the real CBP snapshots bundled with the project are delivered.
+    for snapshot in resources.files("assets.reference").joinpath("bwt_snapshots").iterdir():
+        if snapshot.name.endswith(".xml"):
+            (land / "bwt" / snapshot.name).write_bytes(snapshot.read_bytes())
     entries_txt = df.with_columns(
         _local_text(df, "arrival_utc", zones).alias("arrival_at"), _local_text(df, "release_utc", zones).alias("release_at"),
         pl.col("entered_value_usd").cast(pl.String))

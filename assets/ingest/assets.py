@@ -16,8 +16,17 @@ def schedule_d_ports(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"ports": n})
 
 
+@dg.asset(group_name="ingest", description="Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
+def bwt_crossings(warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.session() as con:
+        con.execute("CREATE OR REPLACE TABLE ref.bwt_crossings AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                    [str(reference_file("bwt_crossings.csv"))])
+        n = con.execute("SELECT count(*) FROM ref.bwt_crossings").fetchone()[0]
+    return dg.MaterializeResult(metadata={"crossings": n})
+
+
 def raw_asset(source: str) -> dg.AssetsDefinition:
-    @dg.asset(name=f"raw_{source}", group_name="ingest", deps=[schedule_d_ports],
+    @dg.asset(name=f"raw_{source}", group_name="ingest", deps=[schedule_d_ports, bwt_crossings],
               description=f"Rows of landing/{source}/ files as delivered (all text), each file loaded once by content hash.")
     def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
         with warehouse.session() as con:
@@ -29,4 +38,4 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
     return _raw
 
 
-raw_entries, raw_exams, raw_ctpat = (raw_asset(s) for s in ("entries", "exams", "ctpat"))
+raw_entries, raw_exams, raw_ctpat, raw_bwt = (raw_asset(s) for s in ("entries", "exams", "ctpat", "bwt"))

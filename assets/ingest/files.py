@@ -11,9 +11,12 @@ import gzip
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+
+from assets.ingest.bwt import BWT_COLUMNS, BWT_SUFFIXES, BadSnapshot, parse_snapshot
 
 # Contract columns per source; extra columns in a file are ignored.
 SOURCE_COLUMNS = {
@@ -22,8 +25,11 @@ SOURCE_COLUMNS = {
     "exams": ["exam_id", "entry_number", "exam_type", "exam_location", "selected_at", "started_at",
               "completed_at", "outcome"],
     "ctpat": ["partner_id", "partner_type", "status", "tier", "valid_from", "valid_to"],
+    "bwt": [*BWT_COLUMNS, "_snapshot_at", "_loaded_at"],
 }
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+SOURCE_SUFFIXES = {"entries": TABULAR_SUFFIXES, "exams": TABULAR_SUFFIXES, "ctpat": TABULAR_SUFFIXES,
+                   "bwt": BWT_SUFFIXES}
 ROW_ID_STRIDE = 10_000_000_000  # _rid = file_id * stride + row: unique across files, ordered within one
 
 
@@ -41,7 +47,7 @@ class LandingFile:
         return self.path.name
 
 
-def landing_files(folder: Path, suffixes=TABULAR_SUFFIXES) -> list[Path]:
+def landing_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """Files ready to load, in name order; hidden files and half-written `.part` files wait."""
     if not folder.is_dir():
         return []
@@ -92,7 +98,16 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> int:
     columns = SOURCE_COLUMNS[source]
     con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
     try:
-        if path.name.endswith(".parquet"):
+        if source == "bwt":
+            try:
+                frame, _ = parse_snapshot(path.name, path.read_bytes(), datetime.now(timezone.utc))
+            except BadSnapshot as exc:
+                raise LoadFailed(f"cannot read {path.name}: {exc}") from exc
+            con.register("_snapshot_frame", frame)
+            con.execute("CREATE TEMP TABLE _load AS SELECT * FROM _snapshot_frame")
+            con.unregister("_snapshot_frame")
+            con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
+        elif path.name.endswith(".parquet"):
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
             types = {name: typ for name, typ, *_ in described}
             _require(columns, list(types), path.name)
@@ -116,5 +131,6 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> int:
             con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
     except duckdb.Error as exc:
         raise LoadFailed(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from exc
-    good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
+    # A row read is a CSV line or Parquet row, or (bwt) one port element of one snapshot.
+    good, broken = con.execute("SELECT (SELECT count(DISTINCT _row) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken

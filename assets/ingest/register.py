@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest.files import ROW_ID_STRIDE, SOURCE_COLUMNS, LandingFile, LoadFailed, content_hash, landing_files, stage_file
+from assets.ingest.files import (ROW_ID_STRIDE, SOURCE_COLUMNS, SOURCE_SUFFIXES, LandingFile, LoadFailed, content_hash,
+                                 landing_files, stage_file)
 
 
 def _known(con, source: str) -> dict[tuple[str, str], str]:
@@ -42,7 +43,7 @@ def _load(con, source: str, f: LandingFile) -> int:
 
 def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path) -> dict:
     """Register every landing file of one source once, in name order; load the new ones."""
-    files = [LandingFile(p, content_hash(p)) for p in landing_files(folder)]
+    files = [LandingFile(p, content_hash(p)) for p in landing_files(folder, SOURCE_SUFFIXES[source])]
     known = _known(con, source)
     known_hashes = {h: n for (h, n) in known}
     counts = {"new_files": 0, "duplicates": 0, "failed": 0, "rows_read": 0}

@@ -64,4 +64,4 @@ def quality_asset(source: str) -> dg.AssetsDefinition:
     return _checked
 
 
-checked_entries, checked_exams, checked_ctpat = (quality_asset(s) for s in ("entries", "exams", "ctpat"))
+checked_entries, checked_exams, checked_ctpat, checked_bwt = (quality_asset(s) for s in ("entries", "exams", "ctpat", "bwt"))

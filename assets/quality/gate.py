@@ -40,20 +40,27 @@ def open_batch(con: duckdb.DuckDBPyConnection, source: str) -> int:
     return con.execute(f"SELECT count(*) FROM main.{batch_view(source)}").fetchone()[0]
 
 
+# The record of a rejected row as delivered: the row as JSON, or for a record spread over several
+# rows (a bwt port element and its lanes share one _rid) a JSON array of them.
+RECORD = "CASE WHEN count(*) = 1 THEN CAST(any_value(to_json(b)) AS VARCHAR) ELSE CAST(to_json(list(b)) AS VARCHAR) END"
+
+
 def quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Write every rejected batch row, with its first reason code and the row as delivered."""
+    """Write every rejected batch record, with its first reason code and the record as delivered."""
     batch = f"main.{batch_view(source)}"
     con.execute(f"DELETE FROM quality.rejected_rows WHERE reason_code <> 'malformed_line' AND _file_id IN "
                 f"(SELECT file_id FROM meta.files WHERE source = '{source}' AND status = 'ingested')")
     con.execute(f"INSERT INTO quality.rejected_rows (_file_id, _rid, line, reason_code, record) "
-                f"SELECT b._file_id, b._rid, NULL, r.reason_code, to_json(b) "
-                f"FROM ({first_reason_sql(source, batch)}) AS r JOIN {batch} AS b USING (_rid)")
+                f"SELECT b._file_id, b._rid, NULL, r.reason_code, {RECORD} "
+                f"FROM ({first_reason_sql(source, batch)}) AS r JOIN {batch} AS b USING (_rid) "
+                f"GROUP BY b._file_id, b._rid, r.reason_code")
     whole_file_code = all_or_nothing(source)
     if whole_file_code:
         con.execute(f"INSERT INTO quality.rejected_rows (_file_id, _rid, line, reason_code, record) "
-                    f"SELECT b._file_id, b._rid, NULL, '{whole_file_code}', to_json(b) FROM {batch} AS b "
+                    f"SELECT b._file_id, b._rid, NULL, '{whole_file_code}', {RECORD} FROM {batch} AS b "
                     f"WHERE b._file_id IN (SELECT _file_id FROM quality.rejected_rows) "
-                    f"AND b._rid NOT IN (SELECT _rid FROM quality.rejected_rows WHERE _rid IS NOT NULL)")
+                    f"AND b._rid NOT IN (SELECT _rid FROM quality.rejected_rows WHERE _rid IS NOT NULL) "
+                    f"GROUP BY b._file_id, b._rid")
 
 
 def decide(con: duckdb.DuckDBPyConnection, source: str, max_share: float, accept: list[str]) -> GateReport:

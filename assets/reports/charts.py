@@ -85,3 +85,81 @@ def draw_monthly_charts(analytics: Path, reports: Path) -> list[Path]:
         release_time_chart(profile.filter(pl.col("month") == month), month, folder / "release_time_by_mode.png")
         written += [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
     return written
+
+
+LANE_COLORS = {"FAST": "#1b7837", "STANDARD": "#b35806"}
+
+
+def _no_data(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=11, color="#555555")
+
+
+def lane_wait_by_crossing_chart(frame: pl.DataFrame, path: Path) -> None:
+    """Mean commercial delay per crossing, FAST vs standard lanes, with reading counts."""
+    crossings = frame.group_by("label").agg(pl.col("readings").sum()).sort("readings", "label")["label"].to_list()
+    fig, ax = plt.subplots(figsize=(10, 0.45 * max(len(crossings), 4) + 1.8))
+    height = 0.4
+    if not crossings:
+        _no_data(ax, "No commercial Border Wait Times readings in the published marts")
+    for i, lane in enumerate(("STANDARD", "FAST") if crossings else ()):
+        part = pl.DataFrame({"label": crossings}, schema={"label": pl.String}).join(frame.filter(pl.col("lane") == lane), on="label", how="left")
+        y = [k + (i - 0.5) * height for k in range(len(crossings))]
+        ax.barh(y, part["mean_delay_minutes"].fill_null(0).to_list(), height, color=LANE_COLORS[lane],
+                label=f"{lane.title()} lanes")
+        for yi, v, n in zip(y, part["mean_delay_minutes"].to_list(), part["readings"].fill_null(0).to_list()):
+            if n:
+                ax.annotate(f"{v:.0f} min (n={n})", (v, yi), xytext=(3, 0), textcoords="offset points",
+                            va="center", fontsize=7)
+    ax.set_yticks(range(len(crossings)), crossings, fontsize=8)
+    ax.set_xlabel("mean commercial delay (minutes per reading)")
+    ax.set_title("Commercial border delay by crossing: FAST (CTPAT) vs standard lanes\n"
+                 "CBP Border Wait Times feed; a reading counts once however many snapshots repeat it", fontsize=11)
+    if crossings:
+        ax.legend(loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def lane_wait_by_hour_chart(frame: pl.DataFrame, crossings: list[str], path: Path) -> None:
+    """Mean delay by hour of day, FAST vs standard, one panel per busy crossing."""
+    fig, axes = plt.subplots(1, max(len(crossings), 1), figsize=(4 * max(len(crossings), 1), 4), sharey=True, squeeze=False)
+    for ax, crossing in zip(axes[0], crossings):
+        for lane in ("STANDARD", "FAST"):
+            part = frame.filter((pl.col("label") == crossing) & (pl.col("lane") == lane)).sort("hour_of_day")
+            ax.plot(part["hour_of_day"].to_list(), part["mean_delay_minutes"].to_list(), "o-", color=LANE_COLORS[lane],
+                    label=f"{lane.title()} (n={int(part['readings'].sum())})")
+        ax.set_title(crossing, fontsize=9)
+        ax.set_xlim(-0.5, 23.5)
+        ax.set_xticks(range(0, 24, 6))
+        ax.set_xlabel("local hour of the update")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if not crossings:
+        _no_data(axes[0][0], "No commercial Border Wait Times readings in the published marts")
+    axes[0][0].set_ylabel("mean commercial delay (minutes)")
+    fig.suptitle("Commercial delay by hour of day at the busiest crossings: FAST vs standard lanes", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) -> list[Path]:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        by_crossing = con.sql(
+            "SELECT coalesce(crossing_name, port_name, '') || ' (' || port_number || ')' AS label, lane, "
+            "sum(readings) AS readings, sum(mean_delay_minutes * readings) / sum(readings) AS mean_delay_minutes "
+            "FROM marts.lane_wait_times WHERE readings > 0 GROUP BY ALL").pl()
+        by_hour = con.sql(
+            "SELECT coalesce(t.crossing_name, t.port_name, '') || ' (' || h.port_number || ')' AS label, h.* "
+            "FROM marts.lane_wait_by_hour h JOIN (SELECT DISTINCT port_number, crossing_name, port_name "
+            "FROM marts.lane_wait_times) t USING (port_number)").pl()
+    folder = reports / "border_waits"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "fast_vs_standard_by_crossing.png", folder / "fast_vs_standard_by_hour.png"]
+    lane_wait_by_crossing_chart(by_crossing, written[0])
+    both = by_crossing.group_by("label").agg(pl.col("lane").n_unique().alias("lanes"), pl.col("readings").sum())
+    top = both.sort(["lanes", "readings", "label"], descending=[True, True, False]).head(busiest)["label"].to_list()
+    lane_wait_by_hour_chart(by_hour, top, written[1])
+    return written

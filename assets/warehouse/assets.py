@@ -13,6 +13,8 @@ MODELS = {  # table -> (sql file, upstream assets)
     "stg_ctpat_status": ("staging/stg_ctpat_status.sql", ["checked_ctpat"]),
     "fct_entries": ("facts/fct_entries.sql", ["stg_entries", "stg_exams", "stg_ctpat_status"]),
     "fct_exams": ("facts/fct_exams.sql", ["stg_exams", "fct_entries"]),
+    "stg_bwt_lanes": ("staging/stg_bwt_lanes.sql", ["checked_bwt", "bwt_crossings"]),
+    "fct_lane_readings": ("facts/fct_lane_readings.sql", ["stg_bwt_lanes"]),
 }
 
 

@@ -27,3 +27,9 @@ COMMENT ON COLUMN marts.load_audit.rows_superseded IS 'loaded rows of this file 
 COMMENT ON COLUMN marts.load_audit.rows_pending IS 'current exams of this file whose entry has not arrived';
 COMMENT ON TABLE marts.rejections IS 'Rejected rows of loaded files per source x reason code; sums to load_audit.rows_rejected per source';
 COMMENT ON TABLE marts.published_runs IS 'One row per publication of this file: when, from which inputs, by which code version';
+COMMENT ON TABLE marts.lane_wait_times IS 'CBP Border Wait Times: commercial lane waits per crossing (port_number, the feed''s text) x port-local date x lane (FAST/STANDARD). A reading is one lane''s delay at one update_time on the port''s date, counted once however many snapshots repeat it (latest snapshot wins)';
+COMMENT ON COLUMN marts.lane_wait_times.readings IS 'distinct readings (statuses delay and no delay)';
+COMMENT ON COLUMN marts.lane_wait_times.closed_snapshots IS 'snapshots in which the lane was Lanes Closed (N/A and Update Pending count as neither)';
+COMMENT ON COLUMN marts.lane_wait_times.port_code IS 'Schedule D port of the crossing (reference/bwt_crossings.csv)';
+COMMENT ON TABLE marts.lane_wait_monthly IS 'Commercial lane waits per month x Schedule D port x lane, to set beside the entry marts; closed_share = closed / reporting snapshots';
+COMMENT ON TABLE marts.lane_wait_by_hour IS 'Commercial lane waits per crossing x lane x hour of the local update time';

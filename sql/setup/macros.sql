@@ -61,3 +61,29 @@ CREATE OR REPLACE MACRO wilson_high(x, n) AS
         ((x / n) + 1.959963984540054 ^ 2 / (2 * n)
          + 1.959963984540054 * sqrt((x / n) * (1 - x / n) / n + 1.959963984540054 ^ 2 / (4 * n * n)))
         / (1 + 1.959963984540054 ^ 2 / n) END;
+
+-- Border Wait Times text values.
+-- Delay: whole minutes ("11"), or the older "1 hrs 35 min" / "2 hrs" / "35 min" form.
+CREATE OR REPLACE MACRO bwt_delay_minutes(s) AS
+    CASE WHEN regexp_full_match(s, '[0-9]+') THEN try_cast(s AS INTEGER)
+         WHEN regexp_full_match(s, '[0-9]+ hrs?( [0-9]+ mins?)?|[0-9]+ mins?') THEN
+              coalesce(try_cast(nullif(regexp_extract(s, '([0-9]+) hr', 1), '') AS INTEGER), 0) * 60
+            + coalesce(try_cast(nullif(regexp_extract(s, '([0-9]+) min', 1), '') AS INTEGER), 0) END;
+
+-- "At 8:07 pm EDT", "At Noon PDT", "At Midnight EST": the local clock time, without a date.
+CREATE OR REPLACE MACRO bwt_update_clock(s) AS
+    CASE WHEN regexp_full_match(s, 'At (1[0-2]|[1-9]):[0-5][0-9] (am|pm) (EDT|EST|CDT|CST|MDT|MST|PDT|PST|AKDT|AKST|HST)')
+         THEN make_time(CAST(regexp_extract(s, 'At ([0-9]+):', 1) AS INTEGER) % 12
+                        + CASE WHEN s LIKE '% pm %' THEN 12 ELSE 0 END,
+                        CAST(regexp_extract(s, ':([0-9]{2}) ', 1) AS INTEGER), 0)
+         WHEN regexp_full_match(s, 'At Noon (EDT|EST|CDT|CST|MDT|MST|PDT|PST|AKDT|AKST|HST)') THEN TIME '12:00:00'
+         WHEN regexp_full_match(s, 'At Midnight (EDT|EST|CDT|CST|MDT|MST|PDT|PST|AKDT|AKST|HST)') THEN TIME '00:00:00' END;
+
+-- UTC offset in hours that a US zone abbreviation states (a hint: the feed sometimes gets it wrong).
+CREATE OR REPLACE MACRO zone_abbreviation_offset(abbreviation) AS
+    CASE abbreviation WHEN 'EDT' THEN -4 WHEN 'EST' THEN -5 WHEN 'CDT' THEN -5 WHEN 'CST' THEN -6
+                      WHEN 'MDT' THEN -6 WHEN 'MST' THEN -7 WHEN 'PDT' THEN -7 WHEN 'PST' THEN -8
+                      WHEN 'AKDT' THEN -8 WHEN 'AKST' THEN -9 WHEN 'HST' THEN -10 END;
+
+-- The port's date in the feed: M/D/YYYY.
+CREATE OR REPLACE MACRO bwt_port_date(s) AS CAST(try_strptime(s, '%m/%d/%Y') AS DATE);

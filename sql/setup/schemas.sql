@@ -42,6 +42,18 @@ CREATE TABLE IF NOT EXISTS raw.ctpat (
     valid_from VARCHAR, valid_to VARCHAR
 );
 
+-- One row per port element x lane of a Border Wait Times snapshot, as published (all text).
+CREATE TABLE IF NOT EXISTS raw.bwt (
+    _file_id BIGINT, _row BIGINT, _rid BIGINT,  -- _rid identifies the port element: its lanes share it
+    snapshot_date VARCHAR, snapshot_time VARCHAR,
+    port_number VARCHAR, border VARCHAR, port_name VARCHAR, crossing_name VARCHAR, hours VARCHAR,
+    "date" VARCHAR, "time" VARCHAR, port_status VARCHAR, construction_notice VARCHAR, automation_type VARCHAR,
+    lane_group VARCHAR, lane VARCHAR, maximum_lanes VARCHAR, operational_status VARCHAR, update_time VARCHAR,
+    delay_minutes VARCHAR, lanes_open VARCHAR,
+    _snapshot_at TIMESTAMPTZ,  -- the document time as an instant (assets/ingest/bwt.py says how)
+    _loaded_at TIMESTAMPTZ     -- when the file was read
+);
+
 -- Quarantine: every rejected row with its one reason code and the row as delivered.
 CREATE TABLE IF NOT EXISTS quality.rejected_rows (
     _file_id BIGINT NOT NULL,
