@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--months", type=int, default=6)
     gen.add_argument("--bad-share", type=float, default=0.002, help="share of entry rows given one defect")
 
+    bwt = sub.add_parser("bench-bwt", help="measure the Border Wait Times ingest rate")
+    bwt.add_argument("--snapshots", type=int, default=2000)
+
     run = sub.add_parser("run", help="run every asset through Dagster in-process",
                          formatter_class=argparse.RawDescriptionHelpFormatter,
                          epilog="Environment variables (flags win over them):\n" + ENV_HELP)
@@ -51,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "
               f"to {out} (ground truth: {out / 'ground_truth.json'})")
         return 0
+    if args.command == "bench-bwt":
+        from pipelines.bench_bwt import main as bench_bwt
+
+        return bench_bwt(args.snapshots)
     from pipelines.runner import run_pipeline
 
     outcome = run_pipeline(landing=args.landing, warehouse=args.warehouse, analytics=args.marts,

@@ -10,15 +10,26 @@ import polars as pl
 import pytest
 
 from assets.ingest.bwt import BadSnapshot, parse_snapshot
+from assets.ingest.register import ingest_source
+from assets.resources import Warehouse
 from bwt_builders import FIXTURES, REAL, commercial_port, snapshot_xml
 
-NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
 SEP17 = REAL / "bwt_2026-09-17T202057.xml"
 SEP09 = REAL / "bwt_2026-09-09T155508.xml"
 
 
 def _commercial(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("lane_group") == "commercial_vehicle_lanes")
+
+
+def _raw(tmp_path, path) -> pl.DataFrame:
+    """A snapshot as the pipeline loads it: through the real ingest into a scratch warehouse."""
+    folder = tmp_path / "bwt"
+    folder.mkdir()
+    (folder / path.name).write_bytes(path.read_bytes())
+    with Warehouse(path=str(tmp_path / "w.duckdb")).session() as con:
+        assert ingest_source(con, "bwt", folder)["new_files"] == 1
+        return con.sql("SELECT * FROM raw.bwt ORDER BY _row, lane_group, lane").pl()
 
 
 @pytest.mark.parametrize("path, counts", [
@@ -31,9 +42,9 @@ def _commercial(frame: pl.DataFrame) -> pl.DataFrame:
              ("standard_lanes", "N/A"): 22, ("standard_lanes", "Update Pending"): 14, ("standard_lanes", "delay"): 12,
              ("standard_lanes", "no delay"): 31}),
 ])
-def test_every_real_snapshot_parses(path, counts):
-    frame, ports = parse_snapshot(path.name, path.read_bytes(), NOW)
-    assert ports == 85 and frame["_row"].n_unique() == 85
+def test_every_real_snapshot_parses(tmp_path, path, counts):
+    frame = _raw(tmp_path, path)
+    assert frame["_row"].n_unique() == 85
     # Every port has 2 commercial, 3 passenger and 2 pedestrian lanes in these files.
     assert frame.height == 85 * 7
     got = _commercial(frame).group_by("lane", "operational_status").len()
@@ -41,8 +52,8 @@ def test_every_real_snapshot_parses(path, counts):
     assert frame["snapshot_date"].unique().to_list() == [path.name[4:14].replace("-0", "-")]
 
 
-def test_exact_readings_of_the_september_17_snapshot():
-    frame, _ = parse_snapshot(SEP17.name, SEP17.read_bytes(), NOW)
+def test_exact_readings_of_the_september_17_snapshot(tmp_path):
+    frame = _raw(tmp_path, SEP17)
     c = _commercial(frame)
     def lane(number, name):
         return c.filter((pl.col("port_number") == number) & (pl.col("lane") == name)).select(
@@ -60,7 +71,7 @@ def test_exact_readings_of_the_september_17_snapshot():
 def test_truncated_json_is_rejected_by_name():
     data = (FIXTURES / "bwtnew_excerpt_truncated.json").read_bytes()
     with pytest.raises(BadSnapshot, match="invalid JSON"):
-        parse_snapshot("bwtnew_excerpt_truncated.json", data, NOW)
+        parse_snapshot("bwtnew_excerpt_truncated.json", data)
 
 
 def _deliver(paths, *files):
@@ -224,3 +235,26 @@ def test_lane_wait_mart_equals_an_independent_computation(paths):
     assert ambassador_fast["closed_snapshots"] == 3  # closed in three distinct snapshots (the copy counts once)
     for chart in ("fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png"):
         assert (paths.reports / "border_waits" / chart).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rescans_hash_only_new_or_changed_files(tmp_path, monkeypatch):
+    import gzip
+    import os
+
+    import assets.ingest.register as register
+
+    folder = tmp_path / "bwt"
+    folder.mkdir()
+    (folder / SEP17.name).write_bytes(SEP17.read_bytes())
+    (folder / "sep09.xml.gz").write_bytes(gzip.compress(SEP09.read_bytes()))
+    with Warehouse(path=str(tmp_path / "w.duckdb")).session() as con:
+        assert ingest_source(con, "bwt", folder)["new_files"] == 2
+        hashed = []
+        monkeypatch.setattr(register, "content_hash", lambda p: hashed.append(p.name) or "x")
+        assert ingest_source(con, "bwt", folder) == {"new_files": 0, "duplicates": 0, "failed": 0, "rows_read": 0}
+        assert hashed == []
+        os.utime(folder / SEP17.name, ns=(1, 1))  # touched: hashed again
+        monkeypatch.undo()
+        assert ingest_source(con, "bwt", folder)["new_files"] == 0
+        ports = con.execute("SELECT count(DISTINCT _rid) FROM raw.bwt").fetchone()[0]
+    assert ports == 170

@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from functools import cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from lxml import etree
 
 from assets.resources import reference_file
 
@@ -54,34 +54,51 @@ def crossing_zones() -> dict[str, str]:
         return {r["bwt_port_number"]: zones[r["port_code"]] for r in csv.DictReader(fh) if r["port_code"] in zones}
 
 
-def _text(value) -> str | None:
-    """Feed values as text; empty elements and "" are missing."""
-    if value is None:
-        return None
-    value = value if isinstance(value, str) else str(value)
-    return value if value.strip() else None
+# No entity expansion, no network: a feed document is untrusted input.
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+_PORT_INDEX = {f: i for i, f in enumerate(PORT_FIELDS)} | {tag: len(PORT_FIELDS) + i for i, tag in enumerate(AUTOMATION.values())}
+PORT_COLUMNS = ["_row", "snapshot_date", "snapshot_time", *PORT_FIELDS, *AUTOMATION]  # automation type per lane group
+LANE_COLUMNS = ["_row", "lane_group", "lane", *LANE_FIELDS]
 
 
-def _xml_ports(data: bytes) -> tuple[str | None, str | None, list[dict]]:
+def _xml_rows(data: bytes) -> tuple[str | None, str | None, list[tuple], list[list]]:
+    """Port rows and lane columns straight from the XML tree (empty elements are None): the hot path
+    of a feed poller, so each value is touched once and lanes are gathered column by column."""
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
+        root = etree.fromstring(data, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
         raise BadSnapshot(f"invalid XML: {exc}") from exc
     if root.tag != "border_wait_time":
         raise BadSnapshot(f"root element is <{root.tag}>, not <border_wait_time>")
+    doc_date, doc_time = root.findtext("last_updated_date"), root.findtext("last_updated_time")
     ports = []
-    for port in root.iter("port"):
-        record = {f: _text(port.findtext(f)) for f in PORT_FIELDS}
-        record.update({a: _text(port.findtext(a)) for a in AUTOMATION.values()})
-        for group in LANE_GROUPS:
-            element = port.find(group)
-            if element is None:
-                continue
-            record[group] = {"maximum_lanes": element.findtext("maximum_lanes"),
-                             **{child.tag: {f: child.findtext(f) for f in LANE_FIELDS[1:]}
-                                for child in element if child.tag != "maximum_lanes"}}
-        ports.append(record)
-    return _text(root.findtext("last_updated_date")), _text(root.findtext("last_updated_time")), ports
+    lanes = [[] for _ in LANE_COLUMNS]
+    row, group_of, lane_of, maximum_of, status, update, delay, lanes_open = lanes
+    usual_order = LANE_FIELDS[1:]
+    for position, port in enumerate(root.iterchildren("port"), start=1):
+        fields = [None] * len(_PORT_INDEX)
+        for child in port:
+            tag = child.tag
+            if tag in LANE_GROUPS:
+                maximum = child.findtext("maximum_lanes")
+                for lane in child:
+                    if lane.tag in LANE_GROUPS[tag]:
+                        values = [f.text for f in lane]
+                        if [f.tag for f in lane] != usual_order:  # CBP's usual order, else look up by name
+                            by_tag = {f.tag: f.text for f in lane}
+                            values = [by_tag.get(f) for f in usual_order]
+                        row.append(position)
+                        group_of.append(tag)
+                        lane_of.append(lane.tag)
+                        maximum_of.append(maximum)
+                        status.append(values[0])
+                        update.append(values[1])
+                        delay.append(values[2])
+                        lanes_open.append(values[3])
+            elif tag in _PORT_INDEX:
+                fields[_PORT_INDEX[tag]] = child.text
+        ports.append((position, doc_date, doc_time, *fields))
+    return doc_date, doc_time, ports, lanes
 
 
 def _json_ports(data: bytes) -> list[dict]:
@@ -104,7 +121,7 @@ def _document_time(kind: str, date_text, time_text, ports: list[dict]) -> dateti
         return local.replace(tzinfo=DOCUMENT_ZONE)
     zones = crossing_zones()
     for port in ports:
-        zone = zones.get(_text(port.get("port_number")) or "")
+        zone = zones.get(port.get("port_number") or "")
         try:
             local = datetime.strptime(f"{port.get('date')} {port.get('time')}", "%m/%d/%Y %H:%M:%S")
         except (TypeError, ValueError):
@@ -114,38 +131,48 @@ def _document_time(kind: str, date_text, time_text, ports: list[dict]) -> dateti
     raise BadSnapshot("no port with a readable date and time at a known crossing")
 
 
-def parse_snapshot(name: str, data: bytes, loaded_at: datetime) -> tuple[pl.DataFrame, int]:
-    """One row per port element x lane element (`_row` numbers the port elements from 1), and the
-    number of port elements. A port element without any lane still gets a row, so nothing is lost."""
+def _json_rows(document: list[dict]) -> tuple[list[tuple], list[list]]:
+    ports, lanes = [], [[] for _ in LANE_COLUMNS]
+    for position, port in enumerate(document, start=1):
+        ports.append((position, None, None, *(_str(port.get(f)) for f in PORT_FIELDS),
+                      *(_str(port.get(a)) for a in AUTOMATION.values())))
+        for group, names in LANE_GROUPS.items():
+            element = port.get(group)
+            if not isinstance(element, dict):
+                continue
+            for lane in names:
+                v = element.get(lane)
+                if isinstance(v, dict):
+                    values = (position, group, lane, _str(element.get("maximum_lanes")),
+                              *(_str(v.get(f)) for f in LANE_FIELDS[1:]))
+                    for column, value in zip(lanes, values):
+                        column.append(value)
+    return ports, lanes
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_snapshot(name: str, data: bytes) -> tuple[list[tuple], list[list], datetime]:
+    """Port rows (PORT_COLUMNS) and lane columns (LANE_COLUMNS) of one snapshot, values as published,
+    and the document time as a UTC instant. `_row` numbers the port elements from 1."""
     if name.endswith(".gz"):
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise BadSnapshot(f"cannot decompress: {exc}") from exc
-    kind = "xml" if name.removesuffix(".gz").endswith(".xml") else "json"
-    if kind == "xml":
-        doc_date, doc_time, ports = _xml_ports(data)
+    if name.removesuffix(".gz").endswith(".xml"):
+        doc_date, doc_time, ports, lanes = _xml_rows(data)
+        snapshot_at = _document_time("xml", doc_date, doc_time, [])
     else:
-        doc_date, doc_time, ports = None, None, _json_ports(data)
-    snapshot_at = _document_time(kind, doc_date, doc_time, ports).astimezone(timezone.utc)
-    rows = []
-    for position, port in enumerate(ports, start=1):
-        head = [doc_date, doc_time, *(_text(port.get(f)) for f in PORT_FIELDS)]
-        lanes_before = len(rows)
-        for group, lanes in LANE_GROUPS.items():
-            element = port.get(group)
-            if not isinstance(element, dict):
-                continue
-            maximum = _text(element.get("maximum_lanes"))
-            for lane in lanes:
-                values = element.get(lane)
-                if isinstance(values, dict):
-                    rows.append((position, *head, _text(port.get(AUTOMATION[group])), group, lane, maximum,
-                                 *(_text(values.get(f)) for f in LANE_FIELDS[1:])))
-        if len(rows) == lanes_before:
-            rows.append((position, *head, None, None, None, None, None, None, None, None))
-    frame = pl.DataFrame(rows, schema=["_row", *BWT_COLUMNS], orient="row",
-                         schema_overrides={c: pl.String for c in BWT_COLUMNS} | {"_row": pl.Int64})
-    return frame.with_columns(pl.lit(snapshot_at).alias("_snapshot_at"), pl.lit(loaded_at).alias("_loaded_at")), len(ports)
+        document = _json_ports(data)
+        ports, lanes = _json_rows(document)
+        snapshot_at = _document_time("json", None, None, document)
+    return ports, lanes, snapshot_at.astimezone(timezone.utc)
 
 
+def columns_frame(columns: list[list], names: list[str], extra: dict | None = None) -> pl.DataFrame:
+    """Columns as a frame of text columns (`_row` an integer)."""
+    return pl.DataFrame({n: pl.Series(n, c, dtype=pl.Int64 if n == "_row" else pl.String)
+                         for n, c in zip(names, columns)}).with_columns(**(extra or {}))

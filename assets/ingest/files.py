@@ -11,12 +11,11 @@ import gzip
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from assets.ingest.bwt import BWT_COLUMNS, BWT_SUFFIXES, BadSnapshot, parse_snapshot
+from assets.ingest.bwt import BWT_COLUMNS, BWT_SUFFIXES
 
 # Contract columns per source; extra columns in a file are ignored.
 SOURCE_COLUMNS = {
@@ -25,7 +24,7 @@ SOURCE_COLUMNS = {
     "exams": ["exam_id", "entry_number", "exam_type", "exam_location", "selected_at", "started_at",
               "completed_at", "outcome"],
     "ctpat": ["partner_id", "partner_type", "status", "tier", "valid_from", "valid_to"],
-    "bwt": [*BWT_COLUMNS, "_snapshot_at", "_loaded_at"],
+    "bwt": BWT_COLUMNS,
 }
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 SOURCE_SUFFIXES = {"entries": TABULAR_SUFFIXES, "exams": TABULAR_SUFFIXES, "ctpat": TABULAR_SUFFIXES,
@@ -41,6 +40,9 @@ class LoadFailed(Exception):
 class LandingFile:
     path: Path
     content_hash: str
+    size: int
+    mtime_ns: int
+    stamp_known: bool = False  # name, size and modification time matched a known delivery: not hashed again
 
     @property
     def name(self) -> str:
@@ -93,21 +95,12 @@ def _text_expr(column: str, duck_type: str) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> int:
-    """Read one file into TEMP tables `_load` (good rows with `_row`) and `_broken`
+    """Read one CSV or Parquet file into TEMP tables `_load` (good rows with `_row`) and `_broken`
     (malformed lines with their text); return rows read. Raises LoadFailed."""
     columns = SOURCE_COLUMNS[source]
     con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
     try:
-        if source == "bwt":
-            try:
-                frame, _ = parse_snapshot(path.name, path.read_bytes(), datetime.now(timezone.utc))
-            except BadSnapshot as exc:
-                raise LoadFailed(f"cannot read {path.name}: {exc}") from exc
-            con.register("_snapshot_frame", frame)
-            con.execute("CREATE TEMP TABLE _load AS SELECT * FROM _snapshot_frame")
-            con.unregister("_snapshot_frame")
-            con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
-        elif path.name.endswith(".parquet"):
+        if path.name.endswith(".parquet"):
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
             types = {name: typ for name, typ, *_ in described}
             _require(columns, list(types), path.name)
@@ -131,6 +124,5 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> int:
             con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
     except duckdb.Error as exc:
         raise LoadFailed(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from exc
-    # A row read is a CSV line or Parquet row, or (bwt) one port element of one snapshot.
-    good, broken = con.execute("SELECT (SELECT count(DISTINCT _row) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
+    good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken

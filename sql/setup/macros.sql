@@ -62,7 +62,9 @@ CREATE OR REPLACE MACRO wilson_high(x, n) AS
          + 1.959963984540054 * sqrt((x / n) * (1 - x / n) / n + 1.959963984540054 ^ 2 / (4 * n * n)))
         / (1 + 1.959963984540054 ^ 2 / n) END;
 
--- Border Wait Times text values.
+-- Border Wait Times text values. Empty elements (XML) and "" (JSON) are missing values.
+CREATE OR REPLACE MACRO blank_as_null(s) AS CASE WHEN trim(s) = '' THEN NULL ELSE s END;
+
 -- Delay: whole minutes ("11"), or the older "1 hrs 35 min" / "2 hrs" / "35 min" form.
 CREATE OR REPLACE MACRO bwt_delay_minutes(s) AS
     CASE WHEN regexp_full_match(s, '[0-9]+') THEN try_cast(s AS INTEGER)

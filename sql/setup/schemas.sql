@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS meta.files (
     rows_rejected BIGINT NOT NULL DEFAULT 0,
     accepted     BOOLEAN NOT NULL DEFAULT false,
     in_landing   BOOLEAN NOT NULL DEFAULT true,  -- still in the landing zone at the last scan
+    file_size    BIGINT,   -- size and modification time when hashed: an unchanged file is not hashed again
+    file_mtime_ns BIGINT,
     first_seen_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (content_hash, file_name)
 );
@@ -62,3 +64,7 @@ CREATE TABLE IF NOT EXISTS quality.rejected_rows (
     reason_code VARCHAR NOT NULL,
     record   VARCHAR NOT NULL    -- the row as delivered (JSON) or the broken line's text
 );
+
+-- Columns added after the first release (a warehouse made before them gains them here).
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_size BIGINT;
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT;
