@@ -112,7 +112,7 @@ def lane_wait_by_crossing_chart(frame: pl.DataFrame, path: Path) -> None:
                             va="center", fontsize=7)
     ax.set_yticks(range(len(crossings)), crossings, fontsize=8)
     ax.set_xlabel("mean commercial delay (minutes per reading)")
-    ax.set_title("Commercial border delay by crossing: FAST (CTPAT) vs standard lanes\n"
+    ax.set_title("Commercial border delay at crossings with FAST lanes: FAST (CTPAT) vs standard\n"
                  "CBP Border Wait Times feed; a reading counts once however many snapshots repeat it", fontsize=11)
     if crossings:
         ax.legend(loc="lower right")
@@ -149,8 +149,10 @@ def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) ->
     with duckdb.connect(str(analytics), read_only=True) as con:
         by_crossing = con.sql(
             "SELECT coalesce(crossing_name, port_name, '') || ' (' || port_number || ')' AS label, lane, "
-            "sum(readings) AS readings, sum(mean_delay_minutes * readings) / sum(readings) AS mean_delay_minutes "
-            "FROM marts.lane_wait_times WHERE readings > 0 GROUP BY ALL").pl()
+            "sum(readings) AS readings, sum(mean_delay_minutes * readings) / sum(readings) AS mean_delay_minutes, "
+            "max(commercial_lanes) AS commercial_lanes "
+            "FROM marts.lane_wait_times WHERE readings > 0 AND port_number IN "
+            "(SELECT port_number FROM marts.lane_wait_times WHERE lane = 'FAST' AND readings > 0) GROUP BY ALL").pl()
         by_hour = con.sql(
             "SELECT coalesce(t.crossing_name, t.port_name, '') || ' (' || h.port_number || ')' AS label, h.* "
             "FROM marts.lane_wait_by_hour h JOIN (SELECT DISTINCT port_number, crossing_name, port_name "
@@ -159,7 +161,10 @@ def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) ->
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "fast_vs_standard_by_crossing.png", folder / "fast_vs_standard_by_hour.png"]
     lane_wait_by_crossing_chart(by_crossing, written[0])
-    both = by_crossing.group_by("label").agg(pl.col("lane").n_unique().alias("lanes"), pl.col("readings").sum())
-    top = both.sort(["lanes", "readings", "label"], descending=[True, True, False]).head(busiest)["label"].to_list()
+    # Busiest: most commercial lanes (capacity), then most readings, among crossings reporting both lanes.
+    both = by_crossing.group_by("label").agg(pl.col("lane").n_unique().alias("lanes"), pl.col("readings").sum(),
+                                             pl.col("commercial_lanes").max())
+    top = both.sort(["lanes", "commercial_lanes", "readings", "label"], descending=[True, True, True, False],
+                    nulls_last=True).head(busiest)["label"].to_list()
     lane_wait_by_hour_chart(by_hour, top, written[1])
     return written

@@ -31,5 +31,6 @@ COMMENT ON TABLE marts.lane_wait_times IS 'CBP Border Wait Times: commercial lan
 COMMENT ON COLUMN marts.lane_wait_times.readings IS 'distinct readings (statuses delay and no delay)';
 COMMENT ON COLUMN marts.lane_wait_times.closed_snapshots IS 'snapshots in which the lane was Lanes Closed (N/A and Update Pending count as neither)';
 COMMENT ON COLUMN marts.lane_wait_times.port_code IS 'Schedule D port of the crossing (reference/bwt_crossings.csv)';
+COMMENT ON COLUMN marts.lane_wait_times.commercial_lanes IS 'most commercial lanes the crossing reported (maximum_lanes) over the period: its capacity';
 COMMENT ON TABLE marts.lane_wait_monthly IS 'Commercial lane waits per month x Schedule D port x lane, to set beside the entry marts; closed_share = closed / reporting snapshots';
 COMMENT ON TABLE marts.lane_wait_by_hour IS 'Commercial lane waits per crossing x lane x hour of the local update time';

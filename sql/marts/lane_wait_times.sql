@@ -14,13 +14,16 @@ WITH readings AS (
       AND operational_status = 'Lanes Closed'
     GROUP BY ALL
 ), crossings AS (
-    SELECT port_number, any_value(port_code) AS port_code, arg_max(crossing_name, snapshot_at) AS crossing_name,
-           arg_max(port_name, snapshot_at) AS port_name
-    FROM staging.stg_bwt_lanes
-    GROUP BY port_number
+    -- The feed leaves some crossing names empty (Champlain 071201): the reference table names them.
+    SELECT s.port_number, any_value(s.port_code) AS port_code, arg_max(s.port_name, s.snapshot_at) AS port_name,
+           coalesce(arg_max(s.crossing_name, s.snapshot_at), any_value(c.crossing_name)) AS crossing_name,
+           max(s.maximum_lanes) FILTER (WHERE s.lane_group = 'commercial_vehicle_lanes') AS commercial_lanes
+    FROM staging.stg_bwt_lanes AS s
+    LEFT JOIN ref.bwt_crossings AS c ON c.bwt_port_number = s.port_number
+    GROUP BY s.port_number
 )
 SELECT
-    port_number, "date", lane, x.port_code, x.port_name, x.crossing_name,
+    port_number, "date", lane, x.port_code, x.port_name, x.crossing_name, x.commercial_lanes,
     coalesce(r.readings, 0)          AS readings,
     r.mean_delay_minutes,
     r.median_delay_minutes,
