@@ -11,7 +11,7 @@ from assets.resources import PipelineSettings, Warehouse, read_sql
 
 @dg.multi_asset(
     group_name="marts",
-    specs=[dg.AssetSpec(["marts", name], deps=["fct_entries", "fct_exams", "fct_lane_readings"],
+    specs=[dg.AssetSpec(["marts", name], deps=["fct_entries", "fct_exams", "fct_lane_readings", "ctpat_benefit_estimates"],
                         description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
            for name in MARTS],
 )

@@ -18,7 +18,7 @@ import duckdb
 from assets.marts.pseudonyms import pseudonym_macro_sql
 from assets.resources import REPO_ROOT, read_sql
 
-MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "release_times", "release_time_profile",
+MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rates_by_month", "ctpat_benefits", "release_times", "release_time_profile",
          "inspection_waits", "importer_exam_rates", "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour",
          "load_audit", "rejections"]
 

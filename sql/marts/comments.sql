@@ -34,3 +34,9 @@ COMMENT ON COLUMN marts.lane_wait_times.port_code IS 'Schedule D port of the cro
 COMMENT ON COLUMN marts.lane_wait_times.commercial_lanes IS 'most commercial lanes the crossing reported (maximum_lanes) over the period: its capacity';
 COMMENT ON TABLE marts.lane_wait_monthly IS 'Commercial lane waits per month x Schedule D port x lane, to set beside the entry marts; closed_share = closed / reporting snapshots';
 COMMENT ON TABLE marts.lane_wait_by_hour IS 'Commercial lane waits per crossing x lane x hour of the local update time';
+COMMENT ON TABLE marts.ctpat_benefits IS 'CTPAT benefit scorecard per month (YYYY-MM, or ALL for the whole period) x benefit; effects are certified relative to uncertified (a benefit is a ratio below 1 or a difference below 0)';
+COMMENT ON COLUMN marts.ctpat_benefits.effect IS 'risk_ratio: Mantel-Haenszel ratio over port x mode strata; difference_in_median_hours: certified minus uncertified median; difference_in_mean_minutes: FAST minus standard';
+COMMENT ON COLUMN marts.ctpat_benefits.crude_effect IS 'unstratified risk ratio (Katz CI): compare with effect to see confounding by port and mode';
+COMMENT ON COLUMN marts.ctpat_benefits.verdict IS 'SUPPORTED (95% CI wholly on the benefit side), CONTRADICTED (wholly on the other side), INCONCLUSIVE, or INSUFFICIENT_DATA (fewer than 30 observations on a side, or no estimate)';
+COMMENT ON COLUMN marts.ctpat_benefits.certified_n IS 'observations on the certified side (entries, started exams, released entries, completed detentions, or matched lane readings)';
+COMMENT ON TABLE marts.exam_rates_by_month IS 'Crude exam rate per month x CTPAT status over all ports and modes, Wilson 95% interval (the trend chart''s source)';

@@ -5,6 +5,7 @@ CREATE SCHEMA IF NOT EXISTS raw;       -- rows exactly as delivered, all text
 CREATE SCHEMA IF NOT EXISTS quality;   -- quarantine of rejected rows, validation results
 CREATE SCHEMA IF NOT EXISTS staging;   -- current valid rows, typed and normalised
 CREATE SCHEMA IF NOT EXISTS facts;     -- entries and exams with point-in-time CTPAT status
+CREATE SCHEMA IF NOT EXISTS scorecard; -- CTPAT benefit estimates computed from the facts
 
 CREATE SEQUENCE IF NOT EXISTS meta.file_id_seq START 1;
 

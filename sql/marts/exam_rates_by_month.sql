@@ -1,0 +1,12 @@
+-- Exam rate per local month x CTPAT status over all ports and modes (crude; the trend chart's source).
+SELECT
+    month, ctpat_status, entries, examined_entries,
+    examined_entries / entries                 AS exam_rate,
+    wilson_low(examined_entries, entries)      AS exam_rate_ci_low,
+    wilson_high(examined_entries, entries)     AS exam_rate_ci_high
+FROM (
+    SELECT month, ctpat_status, count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries
+    FROM facts.fct_entries
+    GROUP BY ALL
+)
+ORDER BY ALL
