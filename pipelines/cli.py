@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", default="2026-01", help="first month, YYYY-MM")
     gen.add_argument("--months", type=int, default=6)
     gen.add_argument("--bad-share", type=float, default=0.002, help="share of entry rows given one defect")
+    gen.add_argument("--no-benefit", action="store_true", help="certification changes nothing (effects switched off)")
 
     bwt = sub.add_parser("bench-bwt", help="measure the Border Wait Times ingest rate")
     bwt.add_argument("--snapshots", type=int, default=2000)
@@ -47,10 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "generate":
-        from pipelines.sample_data import generate
+        from pipelines.sample_data import Effects, generate
 
         out = args.out or Path(env("EXAM_RISK_LANDING"))
-        truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share)
+        effects = Effects.without_benefit() if args.no_benefit else Effects()
+        truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share, effects)
         print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "
               f"to {out} (ground truth: {out / 'ground_truth.json'})")
         return 0

@@ -61,10 +61,12 @@ def _summary(analytics: Path, reports: Path, warehouse: str) -> str:
     loaded = sum(r or 0 for _, _, r, _ in audit)
     rejected = sum(r or 0 for _, _, _, r in audit)
     monthly = sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/*.png"))
+    latest = sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/ctpat_report_*.pdf"))
     border = sorted(reports.glob("border_waits/*.png"))
     return (f"published: {entries[0] or 0:,} entries ({entries[1] or 0:,} examined); files: {files}; "
             f"rows loaded {loaded:,}, rejected {rejected:,}\n"
             f"  marts (open read-only): {analytics}\n"
             f"  charts: {len(monthly)} monthly PNG files under {reports}/<YYYY-MM>/, "
             f"{len(border)} border-wait charts under {reports}/border_waits/\n"
+            f"  reports: {len(latest)} monthly PDF + HTML; latest {latest[-1].with_suffix('.html') if latest else 'none'}\n"
             f"  warehouse (pipeline only): {warehouse}")

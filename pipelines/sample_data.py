@@ -59,6 +59,13 @@ class Effects:
     fast_share_uncertified: float = 0.08
     open_entry_share: float = 0.02
 
+    @classmethod
+    def without_benefit(cls) -> "Effects":
+        """Certification changes nothing (GAO found the benefit does not always appear); the trade
+        mix still differs, so crude comparisons still do."""
+        return cls(certified_exam_multiplier_by_tier={"1": 1.0, "2": 1.0, "3": 1.0}, certified_wait_multiplier=1.0,
+                   certified_release_multiplier=1.0)
+
 
 def check_digits(base10: np.ndarray) -> np.ndarray:
     """CBP entry number check digit for an (n, 10) uint8 array of ASCII filer code + serial."""

@@ -33,8 +33,8 @@ def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
             frame.filter(pl.col("ctpat_status") == status), on="mode_of_transport", how="left")
         x = [m + (i - 0.5) * width for m in range(len(modes))]
         rate = (part["exam_rate"].fill_null(0) * 100).to_list()
-        low = ((part["exam_rate"] - part["exam_rate_ci_low"]).fill_null(0) * 100).to_list()
-        high = ((part["exam_rate_ci_high"] - part["exam_rate"]).fill_null(0) * 100).to_list()
+        low = ((part["exam_rate"] - part["exam_rate_ci_low"]).fill_null(0).clip(lower_bound=0) * 100).to_list()
+        high = ((part["exam_rate_ci_high"] - part["exam_rate"]).fill_null(0).clip(lower_bound=0) * 100).to_list()
         ax.bar(x, rate, width, yerr=[low, high], capsize=3, color=STATUS_COLORS[status], label=status.title())
         for xi, r, hi, n in zip(x, rate, high, part["entries"].fill_null(0).to_list()):
             ax.annotate(f"n={n:,}", (xi, r + hi), ha="center", va="bottom", fontsize=7, xytext=(0, 2),

@@ -17,6 +17,7 @@ Z95 = 1.959963984540054  # standard normal 97.5th percentile
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, INSUFFICIENT = "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "INSUFFICIENT_DATA"
 MIN_OBSERVATIONS = 30
+MIN_CELL = 10  # values per side of a port x mode cell for a standardized median difference
 
 
 def mantel_haenszel_rr(strata: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -126,9 +127,10 @@ def standardized_median_difference(frame: pl.DataFrame, n_resamples: int, seed: 
     """Certified minus uncertified median of `value` within each `cell` (port x mode), averaged with
     the certified side's counts as weights: the difference the certified traffic would see against
     uncertified traffic of its own ports and modes (direct standardization to the exposed group:
-    Rothman, Greenland & Lash 2008, ch. 15 "Standardization"). Cells with only one side drop out.
+    Rothman, Greenland & Lash 2008, ch. 15 "Standardization"). Cells with fewer than MIN_CELL values
+    on a side drop out: a median of a handful of skewed values, and its bootstrap, are too unstable.
     95 % CI: percentile bootstrap, every cell and side resampled on its own (stratified bootstrap)."""
-    sides = frame.group_by("cell", "certified").agg(pl.col("value"))
+    sides = frame.group_by("cell", "certified").agg(pl.col("value")).filter(pl.col("value").list.len() >= MIN_CELL)
     cells = sides.pivot(on="certified", index="cell", values="value").drop_nulls()
     if cells.is_empty() or "true" not in cells.columns or "false" not in cells.columns:
         return None, None, None

@@ -50,17 +50,18 @@ CREATE OR REPLACE MACRO hours_between(earlier, later) AS
 CREATE OR REPLACE MACRO mean_hours(earlier, later) AS
     CAST(sum(CAST(epoch_us(later) - epoch_us(earlier) AS HUGEINT)) AS DOUBLE) / count(later - earlier) / 3600e6;
 
--- Wilson score interval, z = 1.959963984540054, no continuity correction.
+-- Wilson score interval, z = 1.959963984540054, no continuity correction. The bounds lie in [0, 1];
+-- greatest/least only keep float rounding (x = 0 gives -1e-17) from crossing them.
 CREATE OR REPLACE MACRO wilson_low(x, n) AS
-    CASE WHEN n > 0 THEN
+    CASE WHEN n > 0 THEN greatest(0.0,
         ((x / n) + 1.959963984540054 ^ 2 / (2 * n)
          - 1.959963984540054 * sqrt((x / n) * (1 - x / n) / n + 1.959963984540054 ^ 2 / (4 * n * n)))
-        / (1 + 1.959963984540054 ^ 2 / n) END;
+        / (1 + 1.959963984540054 ^ 2 / n)) END;
 CREATE OR REPLACE MACRO wilson_high(x, n) AS
-    CASE WHEN n > 0 THEN
+    CASE WHEN n > 0 THEN least(1.0,
         ((x / n) + 1.959963984540054 ^ 2 / (2 * n)
          + 1.959963984540054 * sqrt((x / n) * (1 - x / n) / n + 1.959963984540054 ^ 2 / (4 * n * n)))
-        / (1 + 1.959963984540054 ^ 2 / n) END;
+        / (1 + 1.959963984540054 ^ 2 / n)) END;
 
 -- Border Wait Times text values. Empty elements (XML) and "" (JSON) are missing values.
 CREATE OR REPLACE MACRO blank_as_null(s) AS CASE WHEN trim(s) = '' THEN NULL ELSE s END;

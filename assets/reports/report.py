@@ -1,0 +1,279 @@
+"""The monthly report: one PDF and one self-contained HTML page per month, from the published marts.
+
+Contents: the CTPAT benefit scorecard (the month and the whole period), its forest plot, the exam-rate
+trend, the month's charts and the border-wait charts, a data-quality summary, and a footer that
+traces every number to its input files (SHA-256) and code version.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+
+from assets.reports.charts import STATUS_COLORS  # noqa: E402
+
+VERDICT_COLORS = {"SUPPORTED": "#1b7837", "CONTRADICTED": "#b2182b", "INCONCLUSIVE": "#777777",
+                  "INSUFFICIENT_DATA": "#bbbbbb"}
+MEASURE_LABELS = {"risk_ratio": "risk ratio, certified / uncertified (log scale; < 1 = benefit)",
+                  "difference_in_median_hours": "difference in median hours, certified - uncertified (symmetric log scale; < 0 = benefit)",
+                  "difference_in_mean_minutes": "FAST - standard lane delay, minutes (< 0 = benefit)"}
+
+
+@dataclass
+class ReportData:
+    month: str
+    scorecard: pl.DataFrame  # the month and ALL
+    trend: pl.DataFrame
+    audit: pl.DataFrame
+    rejections: pl.DataFrame
+    inputs: list[dict]
+    code_version: str
+    run_id: str
+
+
+def load(analytics: Path, month: str) -> ReportData:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        card = con.sql("SELECT * FROM marts.ctpat_benefits WHERE month IN (?, 'ALL')", params=[month]).pl()
+        trend = con.sql("SELECT * FROM marts.exam_rates_by_month WHERE month <= ? ORDER BY month", params=[month]).pl()
+        audit = con.sql("SELECT source, status, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS "
+                        "rows_loaded, sum(rows_rejected) AS rows_rejected FROM marts.load_audit GROUP BY ALL "
+                        "ORDER BY ALL").pl()
+        rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
+        run_id, inputs, version = con.execute("SELECT run_id, input_files, code_version FROM marts.published_runs "
+                                              "ORDER BY published_at DESC LIMIT 1").fetchone()
+    return ReportData(month, card, trend, audit, rejections, json.loads(inputs), version, run_id)
+
+
+def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
+    """Each benefit's effect with its 95 % CI, for the month and the whole period, by measure."""
+    measures = [m for m in MEASURE_LABELS if m in set(card["measure"])]
+    heights = [max(2, card.filter(pl.col("measure") == m)["benefit"].n_unique()) for m in measures]
+    fig, axes = plt.subplots(len(measures), 1, figsize=(10, 1.2 + 0.55 * sum(heights)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, measure in zip(axes[:, 0], measures):
+        part = card.filter(pl.col("measure") == measure)
+        benefits = list(dict.fromkeys(part["benefit"].to_list()))
+        for row in part.iter_rows(named=True):
+            y = benefits.index(row["benefit"]) + (-0.15 if row["month"] != "ALL" else 0.15)
+            color = VERDICT_COLORS[row["verdict"]]
+            if row["effect"] is None:
+                ax.annotate(f"{row['month']}: no estimate", (0.01, y), xycoords=("axes fraction", "data"),
+                            fontsize=7, color=color, va="center")
+                continue
+            if row["effect_ci_low"] is not None:
+                ax.hlines(y, row["effect_ci_low"], row["effect_ci_high"], color=color, linewidth=2)
+            ax.plot(row["effect"], y, "o" if row["month"] != "ALL" else "D", color=color, markersize=6)
+            ax.annotate(f"{row['month']} {row['verdict'].lower().replace('_', ' ')} (n={row['certified_n']:,}/"
+                        f"{row['uncertified_n']:,})", (row["effect"], y), xytext=(0, 6), textcoords="offset points",
+                        fontsize=6.5, ha="center", color=color)
+        null = 1.0 if measure == "risk_ratio" else 0.0
+        ax.axvline(null, color="black", linewidth=0.8, linestyle="--")
+        if measure == "risk_ratio":
+            ax.set_xscale("log")
+        elif measure == "difference_in_median_hours":
+            ax.set_xscale("symlog", linthresh=1.0)  # detentions last weeks, inspection waits hours
+        ax.set_yticks(range(len(benefits)), benefits, fontsize=8)
+        ax.set_ylim(-0.7, len(benefits) - 0.3)
+        ax.invert_yaxis()
+        ax.set_xlabel(MEASURE_LABELS[measure], fontsize=8)
+        ax.grid(axis="x", which="both", alpha=0.3)
+    fig.suptitle(f"CTPAT benefits, {month} (circles) and whole period (diamonds): effect and 95 % CI\n"
+                 "green: supported; red: contradicted; grey: inconclusive or too little data", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def trend_chart(trend: pl.DataFrame, month: str, path: Path) -> None:
+    """Crude exam rate by month, certified vs uncertified, with Wilson intervals."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for status in ("CERTIFIED", "UNCERTIFIED"):
+        part = trend.filter(pl.col("ctpat_status") == status)
+        months = part["month"].to_list()
+        rate = (part["exam_rate"] * 100).to_list()
+        ax.fill_between(months, (part["exam_rate_ci_low"] * 100).to_list(), (part["exam_rate_ci_high"] * 100).to_list(),
+                        color=STATUS_COLORS[status], alpha=0.2)
+        ax.plot(months, rate, "o-", color=STATUS_COLORS[status],
+                label=f"{status.title()} (n={int(part['entries'].sum()):,} entries)")
+    ax.set_ylabel("entries examined (%)")
+    ax.set_xlabel("local month of arrival")
+    ax.set_title(f"Exam rate by month, certified vs uncertified importers, through {month}\n"
+                 "crude rates over all ports and modes; bands: Wilson 95 % intervals", fontsize=10)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(value, measure: str | None = None) -> str:
+    if value is None:
+        return "–"
+    if measure == "risk_ratio":
+        return f"{value:.3f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def scorecard_rows(card: pl.DataFrame) -> list[list[str]]:
+    header = ["month", "benefit", "certified", "uncertified", "effect", "95% CI", "crude", "n cert / uncert", "verdict"]
+    rows = [header]
+    for r in card.iter_rows(named=True):
+        ci = (f"{_fmt(r['effect_ci_low'], r['measure'])} to {_fmt(r['effect_ci_high'], r['measure'])}"
+              if r["effect_ci_low"] is not None else "–")
+        value_measure = "risk_ratio" if r["measure"] == "risk_ratio" else None
+        rows.append([r["month"], r["benefit"], _fmt(r["certified_value"], value_measure),
+                     _fmt(r["uncertified_value"], value_measure), _fmt(r["effect"], r["measure"]), ci,
+                     _fmt(r["crude_effect"], r["measure"]), f"{r['certified_n']:,} / {r['uncertified_n']:,}", r["verdict"]])
+    return rows
+
+
+def chart_files(reports: Path, month: str) -> list[tuple[str, Path]]:
+    """The charts the report shows, in order, with captions; only those that exist."""
+    candidates = [
+        ("CTPAT benefits: forest plot", reports / month / "scorecard_forest.png"),
+        ("Exam-rate trend", reports / month / "exam_rate_trend.png"),
+        ("Exam rate by mode", reports / month / "exam_rate_by_mode.png"),
+        ("Release time by mode", reports / month / "release_time_by_mode.png"),
+        ("Border waits: FAST vs standard by crossing", reports / "border_waits" / "fast_vs_standard_by_crossing.png"),
+        ("Border waits: by hour at the busiest crossings", reports / "border_waits" / "fast_vs_standard_by_hour.png"),
+    ]
+    return [(caption, path) for caption, path in candidates if path.exists()]
+
+
+def footer(data: ReportData) -> str:
+    return (f"code {data.code_version} · run {data.run_id} · {len(data.inputs)} input files "
+            f"(SHA-256 listed under Provenance)")
+
+
+def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> int:
+    """One page for the scorecard, one per chart, one for data quality, one for provenance."""
+    pages = 0
+    with PdfPages(path) as pdf:
+        def page(fig):
+            nonlocal pages
+            fig.text(0.5, 0.01, footer(data), ha="center", fontsize=6, color="#555555")
+            pdf.savefig(fig)
+            plt.close(fig)
+            pages += 1
+
+        fig = plt.figure(figsize=(11.7, 8.3))
+        fig.suptitle(f"CTPAT benefit scorecard, {data.month}", fontsize=14, y=0.97)
+        ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
+        ax.axis("off")
+        rows = scorecard_rows(data.scorecard)
+        table = ax.table(cellText=rows[1:], colLabels=rows[0], loc="upper center", cellLoc="left")
+        table.auto_set_font_size(False)
+        table.set_fontsize(6.5)
+        table.auto_set_column_width(list(range(len(rows[0]))))
+        page(fig)
+        for caption, chart in charts:
+            fig = plt.figure(figsize=(11.7, 8.3))
+            fig.suptitle(caption, fontsize=12, y=0.97)
+            ax = fig.add_axes([0.03, 0.05, 0.94, 0.88])
+            ax.imshow(mpimg.imread(chart))
+            ax.axis("off")
+            page(fig)
+        fig = plt.figure(figsize=(11.7, 8.3))
+        fig.suptitle("Data quality: landing files and rejected rows", fontsize=12, y=0.97)
+        for box, frame in (([0.02, 0.5, 0.96, 0.4], data.audit), ([0.02, 0.05, 0.96, 0.4], data.rejections)):
+            ax = fig.add_axes(box)
+            ax.axis("off")
+            if not frame.is_empty():
+                ax.table(cellText=[[_fmt(v) for v in r] for r in frame.rows()], colLabels=frame.columns,
+                         loc="upper center", cellLoc="left").set_fontsize(7)
+        page(fig)
+        fig = plt.figure(figsize=(11.7, 8.3))
+        fig.suptitle("Provenance: input files (SHA-256) and code version", fontsize=12, y=0.97)
+        lines = [f"code version: {data.code_version}", f"run: {data.run_id}", ""] + [
+            f"{f['source']:<8} {f['file_name']:<40} {f['content_hash']}" for f in data.inputs]
+        fig.text(0.03, 0.92, "\n".join(lines[:70]), family="monospace", fontsize=6, va="top")
+        page(fig)
+    return pages
+
+
+def _table_html(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_html(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> None:
+    """A single page with every chart embedded (data: URIs), so it can be mailed or archived alone."""
+    verdict_css = "".join(f'td.v-{k} {{ color: {c}; font-weight: bold; }}' for k, c in VERDICT_COLORS.items())
+    card = scorecard_rows(data.scorecard)
+    card_html = _table_html(card).replace("<td>SUPPORTED</td>", '<td class="v-SUPPORTED">SUPPORTED</td>')
+    for verdict in ("CONTRADICTED", "INCONCLUSIVE", "INSUFFICIENT_DATA"):
+        card_html = card_html.replace(f"<td>{verdict}</td>", f'<td class="v-{verdict}">{verdict}</td>')
+    figures = "".join(
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
+        f'{base64.b64encode(chart.read_bytes()).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        for caption, chart in charts)
+    audit = _table_html([data.audit.columns] + [[_fmt(v) for v in r] for r in data.audit.rows()])
+    rejections = _table_html([data.rejections.columns] + [[_fmt(v) for v in r] for r in data.rejections.rows()])
+    inputs = _table_html([["source", "file", "SHA-256"]] + [[f["source"], f["file_name"], f["content_hash"]]
+                                                             for f in data.inputs])
+    path.write_text(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>CTPAT benefit report {html.escape(data.month)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.8em; margin: 1em 0; width: 100%; }}
+td {{ overflow-wrap: anywhere; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }}
+th {{ background: #f2f2f2; }}
+figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
+footer {{ font-size: 0.75em; color: #555; border-top: 1px solid #ccc; margin-top: 2em; padding-top: 1em; }}
+{verdict_css}
+</style></head>
+<body>
+<h1>CTPAT benefit report, {html.escape(data.month)}</h1>
+<p>Does CTPAT certification buy fewer exams, priority inspections, faster release and shorter border waits?
+Effects are certified relative to uncertified traffic: a benefit shows as a ratio below 1 or a difference below 0.
+Exam-rate ratios are Mantel-Haenszel estimates over port x mode strata (the crude ratio beside them shows how much
+trade mix alone would suggest); time differences compare medians within port and mode.</p>
+<h2>Scorecard</h2>
+{card_html}
+<h2>Charts</h2>
+{figures}
+<h2>Data quality</h2>
+<h3>Landing files</h3>
+{audit}
+<h3>Rejected rows by reason</h3>
+{rejections}
+<h2>Provenance</h2>
+{inputs}
+<footer>{html.escape(footer(data))}</footer>
+</body></html>
+""")
+
+
+def report_months(analytics: Path) -> list[str]:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
+
+
+def build_monthly_report(analytics: Path, reports: Path, month: str) -> tuple[Path, Path, int]:
+    data = load(analytics, month)
+    folder = reports / month
+    folder.mkdir(parents=True, exist_ok=True)
+    forest_plot(data.scorecard, month, folder / "scorecard_forest.png")
+    trend_chart(data.trend, month, folder / "exam_rate_trend.png")
+    charts = chart_files(reports, month)
+    pdf, page = folder / f"ctpat_report_{month}.pdf", folder / f"ctpat_report_{month}.html"
+    pages = write_pdf(data, charts, pdf)
+    write_html(data, charts, page)
+    return pdf, page, pages

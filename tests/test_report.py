@@ -1,0 +1,75 @@
+"""The monthly report renders: PDF pages, an HTML page with nothing missing, checked in a real browser."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from browser import chromium_or_skip, inspect_page
+from pipelines.sample_data import generate
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    from conftest import Paths, TEST_KEY
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
+    paths = Paths(tmp_path_factory.mktemp("report"))
+    generate(paths.landing, entries=20_000, seed=5)
+    outcome = paths.run()
+    mp.undo()
+    assert outcome.exit_code == 0, outcome.message
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        month = con.execute("SELECT max(month) FROM marts.exam_rates").fetchone()[0]
+    return paths, month
+
+
+def test_every_month_has_a_pdf_and_an_html_report(published):
+    paths, _ = published
+    months = sorted(p.name for p in paths.reports.glob("2026-*"))
+    assert len(months) == 6
+    for month in months:
+        assert (paths.reports / month / f"ctpat_report_{month}.pdf").stat().st_size > 10_000
+        assert (paths.reports / month / f"ctpat_report_{month}.html").stat().st_size > 10_000
+
+
+def test_pdf_has_the_expected_pages(published, tmp_path):
+    paths, month = published
+    if not shutil.which("pdftoppm"):
+        chromium_or_skip()  # the same rule: required in CI (poppler-utils), skipped visibly elsewhere
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(paths.reports / month / f"ctpat_report_{month}.pdf"),
+                    str(tmp_path / "page")], check=True)
+    # scorecard, forest plot, trend, exam rate by mode, release time, 2 border-wait charts, data quality, provenance
+    assert len(list(tmp_path.glob("page-*.png"))) == 9
+
+
+def test_html_is_self_contained_and_complete(published):
+    paths, month = published
+    page = (paths.reports / month / f"ctpat_report_{month}.html").read_text()
+    references = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert references and all(r.startswith("data:image/png;base64,") for r in references)
+    for text in ("fewer_exams", "inspection_priority", "shorter_border_wait", "Data quality", "Provenance"):
+        assert text in page
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        hashes = [r[0] for r in con.execute("SELECT content_hash FROM marts.load_audit WHERE status = 'loaded'").fetchall()]
+        version = con.execute("SELECT code_version FROM marts.published_runs").fetchone()[0]
+    assert all(h in page for h in hashes) and version in page
+
+
+def test_report_opens_in_a_real_browser(published):
+    binary = chromium_or_skip()
+    paths, month = published
+    report = inspect_page(binary, paths.reports / month / f"ctpat_report_{month}.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"report_{month}.png").write_bytes(report.screenshot)
+    assert len(report.images) == 6
+    assert all(i["complete"] and i["width"] > 0 for i in report.images), report.images
+    assert report.errors == []
+    assert report.screenshot[:8] == b"\x89PNG\r\n\x1a\n"
