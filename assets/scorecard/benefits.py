@@ -54,7 +54,7 @@ def _with_all(frame: pl.DataFrame) -> pl.DataFrame:
 def _rate_ratio(strata: pl.DataFrame, benefit: Benefit, cases: str, exposed: pl.Expr) -> pl.DataFrame:
     """Certified (rows matching `exposed`) vs uncertified: per port x mode stratum a, n1, c, n0."""
     uncertified = pl.col("ctpat_status") == "UNCERTIFIED"
-    table = strata.group_by("month", "port_code", "mode_of_transport").agg(
+    table = strata.group_by("month", "port_code", "mode_of_transport", maintain_order=True).agg(
         pl.col(cases).filter(exposed).sum().alias("a"), pl.col("entries").filter(exposed).sum().alias("n1"),
         pl.col(cases).filter(uncertified).sum().alias("c"), pl.col("entries").filter(uncertified).sum().alias("n0"))
     totals = crude_rr(table.group_by("month").agg(pl.col("a", "n1", "c", "n0").sum()))
@@ -99,14 +99,21 @@ def _lane_wait(pairs: pl.DataFrame, benefit: Benefit, months: list[str]) -> pl.D
     return pl.DataFrame(rows, schema={c: COLUMNS[c] for c in rows[0]})
 
 
+def _sorted(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+    frame = con.sql(read_sql(f"scorecard/{query}.sql")).pl()
+    return frame.sort(frame.columns)
+
+
 def scorecard(con: duckdb.DuckDBPyConnection, n_resamples: int = 1000) -> pl.DataFrame:
     """Every benefit for every month of entries or border readings, and for ALL."""
-    strata = _with_all(con.sql(read_sql("scorecard/exam_strata.sql")).pl())
-    pairs = _with_all(con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl())
+    # Every input sorted: DuckDB returns rows in any order, and float sums and random draws must not
+    # depend on it (a re-run reproduces the scorecard exactly).
+    strata = _with_all(_sorted(con, "exam_strata"))
+    pairs = _with_all(_sorted(con, "lane_wait_pairs"))
     months = sorted((set(strata["month"]) | set(pairs["month"])) - {ALL}) + [ALL]
-    waits = _with_all(con.sql(read_sql("scorecard/inspection_wait_sample.sql")).pl())
-    release = _with_all(con.sql(read_sql("scorecard/release_sample.sql")).pl())
-    detention = _with_all(con.sql(read_sql("scorecard/detention_hours_sample.sql")).pl())
+    waits = _with_all(_sorted(con, "inspection_wait_sample"))
+    release = _with_all(_sorted(con, "release_sample"))
+    detention = _with_all(_sorted(con, "detention_hours_sample"))
     certified = pl.col("ctpat_status") == "CERTIFIED"
     by_name = {b.name: b for b in BENEFITS}
     parts = [

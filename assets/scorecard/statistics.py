@@ -35,7 +35,8 @@ def mantel_haenszel_rr(strata: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     `strata` has columns a, n1, c, n0 and the `by` columns.
     """
     N = pl.col("n1") + pl.col("n0")
-    frame = strata.filter((pl.col("n1") > 0) & (pl.col("n0") > 0)).group_by(by).agg(
+    # Sorted, order kept: float sums then add up in the same order on every run.
+    frame = strata.filter((pl.col("n1") > 0) & (pl.col("n0") > 0)).sort(strata.columns).group_by(by, maintain_order=True).agg(
         (pl.col("a") * pl.col("n0") / N).sum().alias("_r"),
         (pl.col("c") * pl.col("n1") / N).sum().alias("_s"),
         ((pl.col("n1") * pl.col("n0") * (pl.col("a") + pl.col("c")) - pl.col("a") * pl.col("c") * N) / N**2).sum().alias("_v"))
@@ -79,7 +80,7 @@ def bootstrap_medians(values: np.ndarray, strata: np.ndarray, n_resamples: int, 
     the window is doubled and everything drawn again.
     """
     n = len(values)
-    order = np.argsort(values, kind="stable")
+    order = np.lexsort((strata, values))  # by value, ties by stratum: the same multiset gives the same draws
     v, s = values[order], strata[order]
     half = int(math.ceil(width * math.sqrt(n) / 2)) + 2
     lo, hi = max(0, (n - 1) // 2 - half), min(n, n // 2 + 1 + half)
@@ -131,7 +132,7 @@ def standardized_median_difference(frame: pl.DataFrame, n_resamples: int, seed: 
     on a side drop out: a median of a handful of skewed values, and its bootstrap, are too unstable.
     95 % CI: percentile bootstrap, every cell and side resampled on its own (stratified bootstrap)."""
     sides = frame.group_by("cell", "certified").agg(pl.col("value")).filter(pl.col("value").list.len() >= MIN_CELL)
-    cells = sides.pivot(on="certified", index="cell", values="value").drop_nulls()
+    cells = sides.pivot(on="certified", index="cell", values="value").drop_nulls().sort("cell")
     if cells.is_empty() or "true" not in cells.columns or "false" not in cells.columns:
         return None, None, None
     rng = np.random.default_rng(seed)
