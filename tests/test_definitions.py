@@ -92,15 +92,3 @@ def test_dagster_materializes_with_checks_recorded(paths):
     assert evaluations[("checked_entries", "quality_gate")].passed is True
     assert evaluations[("checked_exams", "unknown_outcome")].passed is True
 
-
-def test_the_report_schedule_asks_for_the_month_before():
-    from datetime import datetime, timezone
-
-    from pipelines.definitions import monthly_report_schedule
-
-    for when, month in ((datetime(2026, 3, 2, 6, tzinfo=timezone.utc), "2026-02"),
-                        (datetime(2027, 1, 2, 6, tzinfo=timezone.utc), "2026-12")):
-        request = monthly_report_schedule(dg.build_schedule_context(scheduled_execution_time=when))
-        assert request.run_config["ops"]["monthly_report"]["config"]["month"] == month
-        assert request.run_key == f"report-{month}"
-    assert monthly_report_schedule.cron_schedule == "0 6 2 * *"
