@@ -37,8 +37,12 @@ demo: setup $(KEY_FILE)
 test: setup
 	$(PY) -m pytest
 
+DAGSTER_HOME ?= $(abspath .dagster_home)
+
+# The UI and the daemon (schedules, sensor) with the instance settings of pipelines/dagster.yaml.
 dev: setup $(KEY_FILE)
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	mkdir -p $(DAGSTER_HOME) && cp pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml
 
 # Re-pin the dependencies (needs uv; the lock is committed).
 lock:

@@ -24,6 +24,10 @@ import dagster as dg
 import duckdb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Every asset that writes the warehouse is in this Dagster concurrency pool; with its limit at 1
+# (pipelines/dagster.yaml) no two of them run at once, whatever the executor: DuckDB allows one
+# writing process per database file.
+WAREHOUSE_POOL = "duckdb_warehouse"
 SQL_DIR = REPO_ROOT / "sql"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 

@@ -4,10 +4,10 @@
 import dagster as dg
 
 from assets.ingest.register import ingest_source
-from assets.resources import PipelineSettings, Warehouse, reference_file
+from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, reference_file
 
 
-@dg.asset(group_name="ingest", description="CBP Schedule D ports with their IANA time zones (assets/reference).")
+@dg.asset(group_name="ingest", pool=WAREHOUSE_POOL, description="CBP Schedule D ports with their IANA time zones (assets/reference).")
 def schedule_d_ports(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.session() as con:
         con.execute("CREATE OR REPLACE TABLE ref.schedule_d_ports AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
@@ -16,7 +16,7 @@ def schedule_d_ports(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"ports": n})
 
 
-@dg.asset(group_name="ingest", description="Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
+@dg.asset(group_name="ingest", pool=WAREHOUSE_POOL, description="Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
 def bwt_crossings(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.session() as con:
         con.execute("CREATE OR REPLACE TABLE ref.bwt_crossings AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
@@ -26,7 +26,7 @@ def bwt_crossings(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 def raw_asset(source: str) -> dg.AssetsDefinition:
-    @dg.asset(name=f"raw_{source}", group_name="ingest", deps=[schedule_d_ports, bwt_crossings],
+    @dg.asset(name=f"raw_{source}", group_name="ingest", pool=WAREHOUSE_POOL, deps=[schedule_d_ports, bwt_crossings],
               description=f"Rows of landing/{source}/ files as delivered (all text), each file loaded once by content hash.")
     def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
         with warehouse.session() as con:

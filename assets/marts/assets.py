@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 
 from assets.marts.publish import MARTS, publish_marts
-from assets.resources import PipelineSettings, Warehouse, read_sql
+from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_sql
 
 
 @dg.multi_asset(
     group_name="marts",
+    pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["marts", name], deps=["fct_entries", "fct_exams", "fct_lane_readings", "ctpat_benefit_estimates"],
                         description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
            for name in MARTS],

@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.quality.gate import batch_view, decide, open_batch, quarantine
 from assets.quality.rulebook import reason_codes, rules
-from assets.resources import PipelineSettings, Warehouse
+from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse
 
 
 class QualityGateBlocked(dg.Failure):
@@ -34,7 +34,7 @@ def _check_results(source: str, outcomes, rows: int):
 
 
 def quality_asset(source: str) -> dg.AssetsDefinition:
-    @dg.asset(name=f"checked_{source}", group_name="quality", deps=[f"raw_{source}"], check_specs=_check_specs(source),
+    @dg.asset(name=f"checked_{source}", group_name="quality", pool=WAREHOUSE_POOL, deps=[f"raw_{source}"], check_specs=_check_specs(source),
               description=f"GX suite expectations/{source}.json on new {source} rows; rejected rows quarantined "
                           "with their reason code; files over the threshold block the run.")
     def _checked(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):

@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from assets.resources import Warehouse
+from assets.resources import WAREHOUSE_POOL, Warehouse
 from assets.scorecard.benefits import scorecard
 
 
@@ -12,7 +12,7 @@ class ScorecardConfig(dg.Config):
     bootstrap_resamples: int = 1000
 
 
-@dg.asset(group_name="warehouse", deps=["fct_entries", "fct_exams", "fct_lane_readings"],
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings"],
           description="CTPAT benefits per month and for ALL: Mantel-Haenszel exam-rate ratios, bootstrap median "
                       "differences, FAST vs standard lane delay, with 95% CIs and verdicts (assets/scorecard).")
 def ctpat_benefit_estimates(config: ScorecardConfig, warehouse: Warehouse) -> dg.MaterializeResult:

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from assets.resources import Warehouse, read_sql
+from assets.resources import WAREHOUSE_POOL, Warehouse, read_sql
 
 MODELS = {  # table -> (sql file, upstream assets)
     "stg_entries": ("staging/stg_entries.sql", ["checked_entries", "schedule_d_ports"]),
@@ -22,7 +22,7 @@ def model_asset(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefi
     schema = sql_file.split("/")[0]
     first_line = read_sql(sql_file).splitlines()[0].removeprefix("-- ")
 
-    @dg.asset(name=table, group_name="warehouse", deps=upstream, description=f"{first_line} (sql/{sql_file})")
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, description=f"{first_line} (sql/{sql_file})")
     def _model(warehouse: Warehouse) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.session() as con:
