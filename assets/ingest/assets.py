@@ -1,6 +1,8 @@
 """Ingest: reference ports and each landing source into raw tables, each file once."""
 
 
+import time
+
 import dagster as dg
 
 from assets.ingest.register import ingest_source
@@ -29,11 +31,18 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(name=f"raw_{source}", group_name="ingest", pool=WAREHOUSE_POOL, deps=[schedule_d_ports, bwt_crossings],
               description=f"Rows of landing/{source}/ files as delivered (all text), each file loaded once by content hash.")
     def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
+        started = time.perf_counter()
         with warehouse.session() as con:
             counts = ingest_source(con, source, settings.landing_folder(source))
             total = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
+            failed = con.execute("SELECT file_name, message FROM meta.files WHERE source = ? AND status = 'failed' "
+                                 "AND in_landing ORDER BY file_name", [source]).fetchall()
         context.log.info(f"{source}: {counts}")
-        return dg.MaterializeResult(metadata={**counts, "raw_rows_total": total})
+        for name, message in failed:
+            context.log.warning(f"{source}/{name} failed: {message}")
+        return dg.MaterializeResult(metadata={**counts, "raw_rows_total": total,
+                                              "seconds": round(time.perf_counter() - started, 3),
+                                              "failed_files": "\n".join(f"{n}: {m}" for n, m in failed) or "none"})
 
     return _raw
 

@@ -1,6 +1,7 @@
 """Marts: the analyst file (default data/analytics.duckdb), built aside and renamed into place."""
 
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,10 @@ from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_s
 )
 def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):
     key = settings.key_bytes()
+    started = time.perf_counter()
     with warehouse.session() as con:
         counts = publish_marts(con, Path(settings.analytics), key, context.run_id)
+    seconds = round(time.perf_counter() - started, 3)
     for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"rows": rows, "file": settings.analytics})
+        yield dg.MaterializeResult(asset_key=["marts", name],
+                                   metadata={"rows": rows, "file": settings.analytics, "publish_seconds": seconds})

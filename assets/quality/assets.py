@@ -1,6 +1,7 @@
 """Quality: GX suites evaluated on each source's new rows; results as Dagster asset checks."""
 
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +41,7 @@ def quality_asset(source: str) -> dg.AssetsDefinition:
     def _checked(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):
         from assets.quality.gx_duckdb import validate_table
 
+        started = time.perf_counter()
         with warehouse.session() as con:
             rows = open_batch(con, source)
         outcomes = validate_table(Path(warehouse.path), "main", batch_view(source), source) if rows else []
@@ -54,9 +56,16 @@ def quality_asset(source: str) -> dg.AssetsDefinition:
         yield from _check_results(source, outcomes, rows)
         yield dg.AssetCheckResult(check_name="quality_gate", passed=report.passed, metadata={
             "blocked_files": "\n".join(report.blocked) or "none", "accepted_files": ", ".join(report.accepted) or "none"})
+        with warehouse.session() as con:
+            by_reason = con.execute(
+                "SELECT q.reason_code, count(*) FROM quality.rejected_rows AS q JOIN meta.files AS f "
+                "ON f.file_id = q._file_id WHERE f.source = ? GROUP BY 1 ORDER BY 2 DESC", [source]).fetchall()
         yield dg.MaterializeResult(metadata={
             "files_checked": report.files_checked, "rows_checked": report.rows_checked,
-            "rows_rejected": report.rows_rejected, "blocked_files": len(report.blocked)})
+            "rows_rejected": report.rows_rejected, "blocked_files": len(report.blocked),
+            "seconds": round(time.perf_counter() - started, 3),
+            "rejected_by_reason_all_files": dg.MetadataValue.md(
+                "\n".join(f"- {code}: {n}" for code, n in by_reason) or "none")})
         if report.blocked:
             raise QualityGateBlocked(description="quality gate blocked " + "; ".join(report.blocked),
                                      metadata={"quality_gate": "blocked"})
