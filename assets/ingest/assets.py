@@ -9,22 +9,23 @@ from assets.ingest.register import ingest_source
 from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, reference_file
 
 
-@dg.asset(group_name="ingest", pool=WAREHOUSE_POOL, description="CBP Schedule D ports with their IANA time zones (assets/reference).")
-def schedule_d_ports(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.session() as con:
-        con.execute("CREATE OR REPLACE TABLE ref.schedule_d_ports AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str(reference_file("schedule_d_ports.csv"))])
-        n = con.execute("SELECT count(*) FROM ref.schedule_d_ports").fetchone()[0]
-    return dg.MaterializeResult(metadata={"ports": n})
+def reference_asset(table: str, csv_name: str, description: str) -> dg.AssetsDefinition:
+    """A reference table loaded as text from its CSV in assets/reference."""
+    @dg.asset(name=table, group_name="ingest", pool=WAREHOUSE_POOL, description=description)
+    def _reference(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.session() as con:
+            con.execute(f"CREATE OR REPLACE TABLE ref.{table} AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
+                        [str(reference_file(csv_name))])
+            rows = con.execute(f"SELECT count(*) FROM ref.{table}").fetchone()[0]
+        return dg.MaterializeResult(metadata={"rows": rows})
+
+    return _reference
 
 
-@dg.asset(group_name="ingest", pool=WAREHOUSE_POOL, description="Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
-def bwt_crossings(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.session() as con:
-        con.execute("CREATE OR REPLACE TABLE ref.bwt_crossings AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
-                    [str(reference_file("bwt_crossings.csv"))])
-        n = con.execute("SELECT count(*) FROM ref.bwt_crossings").fetchone()[0]
-    return dg.MaterializeResult(metadata={"crossings": n})
+schedule_d_ports = reference_asset("schedule_d_ports", "schedule_d_ports.csv",
+                                   "CBP Schedule D ports with their IANA time zones (assets/reference).")
+bwt_crossings = reference_asset("bwt_crossings", "bwt_crossings.csv",
+                                "Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
 
 
 def raw_asset(source: str) -> dg.AssetsDefinition:

@@ -1,6 +1,14 @@
 -- Building blocks the GX suites (expectations/*.json) and the models call by name.
 -- They implement formats and algorithms; which rule applies where lives in the suites.
 
+-- The raw rows that count: from loaded files, not in the quarantine (with their file name, which
+-- orders corrections). Every staging model reads its source through this one definition.
+CREATE OR REPLACE MACRO valid_loaded_rows(raw_table) AS TABLE
+    SELECT r.*, f.file_name
+    FROM query_table(raw_table) AS r
+    JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
+    ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid;
+
 -- Entry number: FFF-NNNNNNN-C or FFFNNNNNNNC (filer code letters/digits, 7-digit serial, check digit).
 CREATE OR REPLACE MACRO entry_number_format_ok(s) AS
     regexp_full_match(s, '[A-Z0-9]{3}-[0-9]{7}-[0-9]|[A-Z0-9]{3}[0-9]{8}');

@@ -3,10 +3,7 @@
 -- as an instant read in the IANA zone of the crossing's Schedule D port (the feed's abbreviation is
 -- only a checked hint; it decides the zone only where the crossing's port is unknown).
 WITH valid AS (
-    SELECT r.*, f.file_name
-    FROM raw.bwt AS r
-    JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
-    ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid
+    SELECT * FROM valid_loaded_rows('raw.bwt')
 ), one_per_snapshot AS (
     -- The same snapshot delivered twice (say as XML and as JSON) counts once: the latest file wins.
     SELECT * FROM valid

@@ -1,10 +1,7 @@
 -- Current valid entries: the last valid row per normalised entry number over all loaded files,
 -- in (file name, delivery, row) order, typed, with UTC and port-local arrival.
 WITH valid AS (
-    SELECT r.*, f.file_name
-    FROM raw.entries AS r
-    JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
-    ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid
+    SELECT * FROM valid_loaded_rows('raw.entries')
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY entry_key(entry_number)

@@ -1,9 +1,6 @@
 -- Current valid exams: the last valid row per exam_id over all loaded files, typed.
 WITH valid AS (
-    SELECT r.*, f.file_name
-    FROM raw.exams AS r
-    JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
-    ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid
+    SELECT * FROM valid_loaded_rows('raw.exams')
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY exam_id ORDER BY file_name DESC, _file_id DESC, _row DESC) = 1
