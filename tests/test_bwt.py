@@ -1,7 +1,6 @@
 """CBP Border Wait Times: the real snapshots, the feed's quirks, zones, de-duplication and the marts."""
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 

@@ -2,7 +2,6 @@
 not find one that is not."""
 
 import duckdb
-import pytest
 
 from pipelines.sample_data import Effects, generate
 
