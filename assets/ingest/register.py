@@ -77,7 +77,8 @@ def _load_snapshots(con, files: list[LandingFile], counts: dict) -> None:
     if not parsed:
         return
     ids = [r[0] for r in con.execute("SELECT nextval('meta.file_id_seq') FROM range(?)", [len(parsed)]).fetchall()]
-    register = pl.DataFrame({"file_id": ids,  # noqa: F841 (DuckDB reads these frames by name in the SQL) "file_name": [p[0].name for p in parsed],
+    # `register`, `ports` and `lanes` look unused: DuckDB reads these frames by name in the SQL below.
+    register = pl.DataFrame({"file_id": ids, "file_name": [p[0].name for p in parsed],  # noqa: F841
                              "content_hash": [p[0].content_hash for p in parsed],
                              "rows_read": [len(p[1]) for p in parsed], "file_size": [p[0].size for p in parsed],
                              "file_mtime_ns": [p[0].mtime_ns for p in parsed]})
