@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest.bwt import BWT_COLUMNS, BWT_SUFFIXES
+from assets.ingest.bwt import BWT_SUFFIXES
 
 # Contract columns per source; extra columns in a file are ignored.
 SOURCE_COLUMNS = {
@@ -24,7 +24,6 @@ SOURCE_COLUMNS = {
     "exams": ["exam_id", "entry_number", "exam_type", "exam_location", "selected_at", "started_at",
               "completed_at", "outcome"],
     "ctpat": ["partner_id", "partner_type", "status", "tier", "valid_from", "valid_to"],
-    "bwt": BWT_COLUMNS,
 }
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 SOURCE_SUFFIXES = {"entries": TABULAR_SUFFIXES, "exams": TABULAR_SUFFIXES, "ctpat": TABULAR_SUFFIXES,

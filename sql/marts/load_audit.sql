@@ -5,13 +5,11 @@ WITH current_rids AS (
     UNION ALL SELECT DISTINCT _rid FROM staging.stg_bwt_lanes
 ), in_force_ctpat AS (
     SELECT DISTINCT _file_id FROM staging.stg_ctpat_status
-), raw_rows AS (
-    SELECT _file_id, _rid FROM raw.entries
-    UNION ALL SELECT _file_id, _rid FROM raw.exams
-    UNION ALL SELECT _file_id, _rid FROM raw.ctpat
-    UNION ALL SELECT DISTINCT _file_id, _rid FROM raw.bwt
 ), loaded_rows AS (
-    SELECT r._file_id, r._rid FROM raw_rows AS r ANTI JOIN quality.rejected_rows AS q USING (_rid)
+    SELECT _file_id, _rid FROM valid_loaded_rows('raw.entries')
+    UNION ALL SELECT _file_id, _rid FROM valid_loaded_rows('raw.exams')
+    UNION ALL SELECT _file_id, _rid FROM valid_loaded_rows('raw.ctpat')
+    UNION ALL SELECT DISTINCT _file_id, _rid FROM valid_loaded_rows('raw.bwt')
 ), superseded AS (
     SELECT l._file_id, count(*) AS rows_superseded
     FROM loaded_rows AS l
