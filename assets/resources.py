@@ -10,6 +10,8 @@
 | accepted files     | EXAM_RISK_ACCEPT (comma list)   | none                       |
 | pseudonym key      | EXAM_RISK_PSEUDONYM_KEY         | none                       |
 | pseudonym key file | EXAM_RISK_PSEUDONYM_KEY_FILE    | none                       |
+| first month        | EXAM_RISK_FIRST_MONTH           | 2020-01 (first partition)  |
+| DuckDB memory      | EXAM_RISK_MEMORY_LIMIT          | 8GB (spills beyond it)     |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ ENV_DEFAULTS = {
     "EXAM_RISK_ACCEPT": "",
     "EXAM_RISK_PSEUDONYM_KEY": "",
     "EXAM_RISK_PSEUDONYM_KEY_FILE": "",
+    "EXAM_RISK_FIRST_MONTH": "2020-01",
+    "EXAM_RISK_MEMORY_LIMIT": "8GB",
 }
 
 
@@ -116,7 +120,7 @@ def resources_from_env(**overrides) -> dict:
         pseudonym_key_file=env("EXAM_RISK_PSEUDONYM_KEY_FILE"))
     warehouse = overrides.pop("warehouse", None) or env("EXAM_RISK_WAREHOUSE")
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    return {"warehouse": Warehouse(path=warehouse), "settings": PipelineSettings(**settings)}
+    return {"warehouse": Warehouse(path=warehouse, memory_limit=env("EXAM_RISK_MEMORY_LIMIT")), "settings": PipelineSettings(**settings)}
 
 
 def reference_file(name: str):

@@ -1,4 +1,5 @@
-"""Automation: a sensor on the landing zone, the daily ingest schedule and the monthly report schedule.
+"""Automation: a sensor on the landing zone, a sensor that rebuilds the months an ingest run opened,
+the daily ingest schedule and the monthly report schedule.
 
 Run them with the Dagster daemon (README, "For operators"): `dagster dev -w workspace.yaml` starts one.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingest.files import SOURCE_SUFFIXES, landing_files
+from assets.partitions import contiguous_ranges, range_tags
 from assets.resources import PipelineSettings
 
 SETTLE_SECONDS = 60  # a file untouched this long is complete, even if the sensor saw it only once
@@ -66,6 +68,38 @@ def landing_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
     return landing_sensor
 
 
+def open_months_of_run(instance: dg.DagsterInstance, run_id: str) -> list[str] | None:
+    """The open months the run's last staging step reported (None if it staged nothing)."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    reports = [r.event_log_entry.asset_materialization for r in records
+               if r.event_log_entry.asset_materialization.asset_key in STAGING_KEYS]
+    if not reports:
+        return None
+    text = reports[-1].metadata["open_months"].value
+    return [] if text == "none" else text.split(", ")
+
+
+STAGING_KEYS = {dg.AssetKey("stg_entries"), dg.AssetKey("stg_exams"), dg.AssetKey("stg_ctpat_status")}
+
+
+def open_months_sensor_for(ingest_job, months_job, publish_job) -> dg.SensorDefinition:
+    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
+                          request_jobs=[months_job, publish_job], default_status=dg.DefaultSensorStatus.STOPPED,
+                          description="After an ingest run: one run per contiguous range of the months it opened "
+                                      "(facts, month marts, publication, charts); a publication run if none.")
+    def open_months_sensor(context: dg.RunStatusSensorContext):
+        run_id = context.dagster_run.run_id
+        months = open_months_of_run(context.instance, run_id)
+        if months is None:
+            return dg.SkipReason("the run staged nothing")
+        if not months:
+            return dg.RunRequest(run_key=f"publish-{run_id}", job_name=publish_job.name)
+        return [dg.RunRequest(run_key=f"months-{run_id}-{first}", job_name=months_job.name, tags=range_tags(first, last))
+                for first, last in contiguous_ranges(months)]
+
+    return open_months_sensor
+
+
 def previous_month(when) -> str:
     first = when.replace(day=1)
     return f"{first.year - (first.month == 1)}-{(first.month - 2) % 12 + 1:02d}"
@@ -73,10 +107,11 @@ def previous_month(when) -> str:
 
 def monthly_report_schedule_for(job: dg.JobDefinition) -> dg.ScheduleDefinition:
     @dg.schedule(cron_schedule="0 6 2 * *", job=job, execution_timezone="UTC", name="monthly_report_schedule",
-                 description="On the 2nd of each month at 06:00 UTC: the whole pipeline, and the report for the month before.")
+                 description="On the 2nd of each month at 06:00 UTC: rebuild the month before (its partition), "
+                             "publish, and write its report.")
     def monthly_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         month = previous_month(context.scheduled_execution_time)
-        return dg.RunRequest(run_key=f"report-{month}", tags={"report_month": month},
+        return dg.RunRequest(run_key=f"report-{month}", partition_key=month, tags={"report_month": month},
                              run_config={"ops": {"monthly_report": {"config": {"month": month}}}})
 
     return monthly_report_schedule
@@ -85,4 +120,5 @@ def monthly_report_schedule_for(job: dg.JobDefinition) -> dg.ScheduleDefinition:
 def daily_ingest_schedule_for(job: dg.JobDefinition) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(name="daily_ingest_schedule", cron_schedule="0 5 * * *", job=job,
                                  execution_timezone="UTC",
-                                 description="Every day at 05:00 UTC: load what arrived, publish the marts and charts.")
+                                 description="Every day at 05:00 UTC: load what arrived into staging; the open-months "
+                                             "sensor then rebuilds the months it touched and publishes.")

@@ -1,5 +1,11 @@
-"""Dagster definitions: the whole asset graph, its jobs, schedules and sensor, and resources
-configured from the environment."""
+"""Dagster definitions: the whole asset graph, its jobs, schedules and sensors, and resources
+configured from the environment.
+
+Three jobs follow the data: `exam_risk_ingest` (landing -> quality gate -> staging, which opens the
+local months new data touches), `exam_risk_months` (a month partition range: facts, month marts,
+then publication, charts and reports for those months) and `exam_risk_publish` (publication,
+charts and reports without rebuilding a month).
+"""
 
 from __future__ import annotations
 
@@ -7,31 +13,42 @@ import dagster as dg
 
 from assets.ingest.assets import bwt_crossings, raw_bwt, raw_ctpat, raw_entries, raw_exams, schedule_d_ports
 from assets.marts.assets import analytics_marts
+from assets.partitions import MONTHS
 from assets.quality.assets import checked_bwt, checked_ctpat, checked_entries, checked_exams
 from assets.reports.assets import border_wait_charts, monthly_charts, monthly_report
 from assets.resources import resources_from_env
 from assets.scorecard.assets import ctpat_benefit_estimates
-from assets.warehouse.assets import warehouse_assets
-from pipelines.automation import daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for
+from assets.warehouse.assets import month_assets, staging_assets
+from pipelines.automation import (daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for,
+                                  open_months_sensor_for)
 
-ALL_ASSETS = [schedule_d_ports, bwt_crossings, raw_entries, raw_exams, raw_ctpat, raw_bwt,
-              checked_entries, checked_exams, checked_ctpat, checked_bwt,
-              *warehouse_assets, ctpat_benefit_estimates, analytics_marts, monthly_charts, border_wait_charts,
-              monthly_report]
+INGEST_ASSETS = [schedule_d_ports, bwt_crossings, raw_entries, raw_exams, raw_ctpat, raw_bwt,
+                 checked_entries, checked_exams, checked_ctpat, checked_bwt, *staging_assets]
+MONTH_ASSETS = month_assets
+PUBLISH_ASSETS = [ctpat_benefit_estimates, analytics_marts, monthly_charts, border_wait_charts, monthly_report]
+ALL_ASSETS = [*INGEST_ASSETS, *MONTH_ASSETS, *PUBLISH_ASSETS]
+
+INGEST = dg.AssetSelection.assets(*INGEST_ASSETS)
+MONTHS_AND_PUBLISH = dg.AssetSelection.assets(*MONTH_ASSETS, *PUBLISH_ASSETS)
+PUBLISH = dg.AssetSelection.assets(*PUBLISH_ASSETS)
 
 # In-process by default (30-150 ms a step against ~3 s for a subprocess); the launchpad can switch a run
 # to the multiprocess executor, and the warehouse pool keeps its writers one at a time.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-pipeline_job = dg.define_asset_job("exam_risk_pipeline", selection=dg.AssetSelection.all(), config=IN_PROCESS,
-                                   description="Landing zone -> quality gate -> warehouse -> marts -> charts and reports.")
-ingest_job = dg.define_asset_job("exam_risk_ingest", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(monthly_report),
+ingest_job = dg.define_asset_job("exam_risk_ingest", selection=INGEST, config=IN_PROCESS,
+                                 description="Landing zone -> quality gate -> staging; opens the months new data touches.")
+months_job = dg.define_asset_job("exam_risk_months", selection=MONTHS_AND_PUBLISH, partitions_def=MONTHS,
                                  config=IN_PROCESS,
-                                 description="What arrived, through to the published marts and charts (no monthly report).")
+                                 description="Rebuild a range of local months (facts, month marts), then publish the "
+                                             "marts and draw those months' charts and reports.")
+publish_job = dg.define_asset_job("exam_risk_publish", selection=PUBLISH, config=IN_PROCESS,
+                                  description="Publish the marts, charts and reports without rebuilding a month.")
 
-monthly_report_schedule = monthly_report_schedule_for(pipeline_job)
+monthly_report_schedule = monthly_report_schedule_for(months_job)
 daily_ingest_schedule = daily_ingest_schedule_for(ingest_job)
 landing_sensor = landing_sensor_for(ingest_job)
+open_months_sensor = open_months_sensor_for(ingest_job, months_job, publish_job)
 
-defs = dg.Definitions(assets=ALL_ASSETS, jobs=[pipeline_job, ingest_job],
-                      schedules=[monthly_report_schedule, daily_ingest_schedule], sensors=[landing_sensor],
-                      resources=resources_from_env())
+defs = dg.Definitions(assets=ALL_ASSETS, jobs=[ingest_job, months_job, publish_job],
+                      schedules=[monthly_report_schedule, daily_ingest_schedule],
+                      sensors=[landing_sensor, open_months_sensor], resources=resources_from_env())

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.partitions import contiguous_ranges, outside_partitions, range_tags
 from assets.resources import MissingPseudonymKey, env, resources_from_env
 
 
@@ -15,10 +16,13 @@ from assets.resources import MissingPseudonymKey, env, resources_from_env
 class RunOutcome:
     exit_code: int
     message: str
+    runs: tuple = ()  # the Dagster results, in order, for callers that read their events
 
 
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
-    from pipelines.definitions import ALL_ASSETS
+    """Ingest (through staging), then one run per contiguous range of open months, the last of
+    which also publishes; a publication run alone if no month is open."""
+    from pipelines.definitions import ALL_ASSETS, INGEST, MONTHS_AND_PUBLISH, PUBLISH
 
     accept = [*(a for a in env("EXAM_RISK_ACCEPT").split(",") if a), *(accept or [])]
     resources = resources_from_env(accept=accept, **overrides)
@@ -28,14 +32,48 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
     except MissingPseudonymKey as exc:
         return RunOutcome(1, f"error: {exc}")
     level = "INFO" if verbose else "CRITICAL"  # the one-line outcome below says what matters
-    result = dg.materialize(ALL_ASSETS, resources=resources, raise_on_error=False,
-                            run_config={"loggers": {"console": {"config": {"log_level": level}}}})
-    if result.success:
-        return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path))
-    return _failure(result)
+
+    runs = []
+
+    def run(selection, tags=None):
+        runs.append(dg.materialize(ALL_ASSETS, selection=selection, resources=resources, raise_on_error=False,
+                                   tags=tags, run_config={"loggers": {"console": {"config": {"log_level": level}}}}))
+        return runs[-1]
+
+    result = run(INGEST)
+    if not result.success:
+        return _failure(result, runs)
+    months = open_months(resources["warehouse"].path)
+    outside = outside_partitions(months)
+    if outside:
+        return RunOutcome(1, f"entries arrived in months outside the partitions: {', '.join(outside)} "
+                             "(EXAM_RISK_FIRST_MONTH sets the first; months after the current one are not partitions)",
+                          tuple(runs))
+    ranges = contiguous_ranges(months)
+    for i, (first, last) in enumerate(ranges):
+        month_selection = MONTHS_AND_PUBLISH if i == len(ranges) - 1 else MONTHS_AND_PUBLISH - PUBLISH
+        result = run(month_selection, range_tags(first, last))
+        if not result.success:
+            return _failure(result, runs)
+    if not ranges:
+        result = run(PUBLISH)
+        if not result.success:
+            return _failure(result, runs)
+    return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path),
+                      tuple(runs))
 
 
-def _failure(result) -> RunOutcome:
+def open_months(warehouse: str) -> list[str]:
+    with duckdb.connect(warehouse, read_only=True) as con:
+        return [m for (m,) in con.execute("SELECT month FROM meta.open_months ORDER BY month").fetchall()]
+
+
+def _failure(result, runs: list) -> RunOutcome:
+    outcome = _failure_message(result)
+    return RunOutcome(outcome.exit_code, outcome.message, tuple(runs))
+
+
+def _failure_message(result) -> RunOutcome:
     failures = result.get_step_failure_events()
     gate = [f for f in failures if (f.step_failure_data.user_failure_data is not None
             and f.step_failure_data.user_failure_data.metadata.get("quality_gate") is not None)]

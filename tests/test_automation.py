@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.resources import PipelineSettings
 from pipelines.automation import new_complete_files
-from pipelines.definitions import daily_ingest_schedule, landing_sensor, monthly_report_schedule
+from pipelines.definitions import daily_ingest_schedule, defs, landing_sensor, monthly_report_schedule
 
 
 def _evaluate(settings, cursor=None):
@@ -52,7 +52,9 @@ def test_a_file_growing_between_looks_stays_pending():
 def test_schedules():
     for when, month in ((datetime(2026, 3, 2, 6, tzinfo=timezone.utc), "2026-02"),
                         (datetime(2027, 1, 2, 6, tzinfo=timezone.utc), "2026-12")):
-        request = monthly_report_schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when)).run_requests[0]
+        context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+        request = monthly_report_schedule.evaluate_tick(context).run_requests[0]
+        assert request.partition_key == month  # the month before is rebuilt, published and reported
         assert request.run_config["ops"]["monthly_report"]["config"]["month"] == month
     assert monthly_report_schedule.cron_schedule == "0 6 2 * *"
     assert daily_ingest_schedule.cron_schedule == "0 5 * * *"

@@ -78,14 +78,14 @@ def test_dagster_materializes_with_checks_recorded(paths):
     """The quality checks are reported as Dagster asset check evaluations, from GX's results."""
     from assets.resources import resources_from_env
     from landing_builders import ENTRY_DEFECTS, ctpat, exam, good_entries, write_csv
-    from pipelines.definitions import ALL_ASSETS
+    from pipelines.definitions import ALL_ASSETS, INGEST
 
     write_csv(paths.landing / "entries" / "e.csv", good_entries(range(1, 60)) + [ENTRY_DEFECTS["bad_check_digit"]])
     write_csv(paths.landing / "exams" / "x.csv", [exam("X1", 1)])
     write_csv(paths.landing / "ctpat" / "c.csv", [ctpat("12-3456789AB")])
     resources = resources_from_env(landing=str(paths.landing), warehouse=str(paths.warehouse),
                                    analytics=str(paths.analytics), reports=str(paths.reports))
-    result = dg.materialize(ALL_ASSETS, resources=resources)
+    result = dg.materialize(ALL_ASSETS, resources=resources, selection=INGEST)
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
     digit = evaluations[("checked_entries", "bad_check_digit")]
     assert digit.passed is False and digit.metadata["unexpected_rows"].value == 1

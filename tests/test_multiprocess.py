@@ -1,9 +1,10 @@
 """The multiprocess executor, as an operator launches it: every warehouse writer waits for the one
-slot of the `duckdb_warehouse` pool (pipelines/dagster.yaml), so parallel steps never collide on
-DuckDB's single-writer lock."""
+slot of the `duckdb_warehouse` pool (pipelines/dagster.yaml), so parallel steps, and parallel runs
+of a backfill, never collide on DuckDB's single-writer lock."""
 
 import os
 import shutil
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,20 @@ from pipelines.sample_data import generate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_multiprocess_run_with_the_warehouse_pool(tmp_path):
+def dagster_job(job: str, env: dict, config: Path, tags: dict | None = None) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "pipelines.definitions",
+               "-j", job, "-c", str(config)] + (["--tags", json.dumps(tags)] if tags else [])
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finished(process: subprocess.Popen) -> str:
+    log, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, log[-3000:]
+    assert "RUN_SUCCESS" in log and "Could not set lock" not in log
+    return log
+
+
+def test_multiprocess_ingest_then_a_backfill_of_several_months(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
@@ -25,12 +39,22 @@ def test_multiprocess_run_with_the_warehouse_pool(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY,
            "EXAM_RISK_LANDING": str(tmp_path / "landing"), "EXAM_RISK_WAREHOUSE": str(tmp_path / "w.duckdb"),
            "EXAM_RISK_ANALYTICS": str(tmp_path / "a.duckdb"), "EXAM_RISK_REPORTS": str(tmp_path / "reports")}
-    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "pipelines.definitions",
-                             "-j", "exam_risk_ingest", "-c", str(tmp_path / "run.yaml")],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-3000:]
-    assert "RUN_SUCCESS" in log and "Could not set lock" not in log
+    log = finished(dagster_job("exam_risk_ingest", env, tmp_path / "run.yaml"))
     assert "Step blocked by limit for pool duckdb_warehouse" in log  # steps really queued for the slot
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        months = [m for (m,) in con.execute("SELECT month FROM meta.open_months ORDER BY 1").fetchall()]
+    assert len(months) >= 6
+
+    # The backfill: three runs at once, each a range of months on the multiprocess executor.
+    ranges = [(min(t), max(t)) for t in (months[:2], months[2:4], months[4:])]
+    runs = [dagster_job("exam_risk_months", env, tmp_path / "run.yaml", {
+        "dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}) for first, last in ranges]
+    logs = [finished(run) for run in runs]
+    assert any("blocked by limit for pool duckdb_warehouse" in log for log in logs)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.open_months").fetchall()[0][0] == 0
+        built = con.execute("SELECT count(*), count(DISTINCT month) FROM facts.fct_entries").fetchall()[0]
+        staged = con.execute("SELECT count(*) FROM staging.stg_entries").fetchall()[0][0]
+    assert built == (staged, len(months))
     with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchall()[0][0] > 2900
+        assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchall()[0][0] == staged

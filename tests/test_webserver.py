@@ -57,4 +57,4 @@ def test_webserver_shows_the_defined_graph(tmp_path):
     repository = data["repositoriesOrError"]["nodes"][0]
     assert {(s["name"], s["cronSchedule"]) for s in repository["schedules"]} == {
         ("monthly_report_schedule", "0 6 2 * *"), ("daily_ingest_schedule", "0 5 * * *")}
-    assert [s["name"] for s in repository["sensors"]] == ["landing_sensor"]
+    assert sorted(s["name"] for s in repository["sensors"]) == ["landing_sensor", "open_months_sensor"]

@@ -8,12 +8,14 @@ import dagster as dg
 
 from assets.marts.publish import MARTS, publish_marts
 from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_sql
+from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
 
 @dg.multi_asset(
     group_name="marts",
     pool=WAREHOUSE_POOL,
-    specs=[dg.AssetSpec(["marts", name], deps=["fct_entries", "fct_exams", "fct_lane_readings", "ctpat_benefit_estimates"],
+    specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else
+                        ["fct_lane_readings", "stg_exams", "stg_ctpat_status", "ctpat_benefit_estimates"],
                         description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
            for name in MARTS],
 )
@@ -21,6 +23,7 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, set
     key = settings.key_bytes()
     started = time.perf_counter()
     with warehouse.session() as con:
+        ensure_month_tables(con)
         counts = publish_marts(con, Path(settings.analytics), key, context.run_id)
     seconds = round(time.perf_counter() - started, 3)
     for name, rows in counts.items():

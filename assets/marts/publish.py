@@ -17,10 +17,20 @@ import duckdb
 
 from assets.marts.pseudonyms import pseudonym_macro_sql
 from assets.resources import REPO_ROOT, read_sql
+from assets.warehouse.assets import MONTH_MARTS
 
-MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rates_by_month", "ctpat_benefits", "release_times", "release_time_profile",
-         "inspection_waits", "importer_exam_rates", "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour",
-         "load_audit", "rejections"]
+# Month-grain marts are copied from the warehouse's month_marts (rebuilt per month partition);
+# the others are small and built here from their SQL.
+BUILT_HERE = ["ctpat_benefits", "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour", "load_audit", "rejections"]
+MARTS = [*MONTH_MARTS, *BUILT_HERE]
+
+
+def mart_query(name: str) -> str:
+    if name == "importer_exam_rates":
+        return read_sql("marts/publish_importer_exam_rates.sql") + " ORDER BY ALL"
+    if name in MONTH_MARTS:
+        return f"SELECT * FROM month_marts.{name} ORDER BY ALL"
+    return read_sql(f"marts/{name}.sql")
 
 
 def code_version() -> str:
@@ -44,13 +54,14 @@ def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # from a crashed publication
         leftover.unlink()
     building = target.with_name(f".{target.name}.{run_id}.building")
+    months = [m for (m,) in con.execute("SELECT month FROM meta.unpublished_months ORDER BY 1").fetchall()]
     con.execute(pseudonym_macro_sql(key))
     con.execute("ATTACH ? AS build", [str(building)])
     try:
         con.execute("CREATE SCHEMA build.marts")
         for name in MARTS:
-            con.execute(f"CREATE TABLE build.marts.{name} AS {read_sql(f'marts/{name}.sql')}")
-        _published_runs(con, target, run_id)
+            con.execute(f"CREATE TABLE build.marts.{name} AS {mart_query(name)}")
+        _published_runs(con, target, run_id, months)
         counts = {name: con.execute(f"SELECT count(*) FROM build.marts.{name}").fetchone()[0] for name in MARTS}
         con.execute("CHECKPOINT build")
     finally:
@@ -58,23 +69,25 @@ def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_
     with duckdb.connect(str(building)) as doc:
         doc.execute(read_sql("marts/comments.sql"))
     os.replace(building, target)
+    # Published: these months' charts and reports are drawn from marts.published_runs.months_rebuilt.
+    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))", [months])
     return counts
 
 
-def _published_runs(con, target: Path, run_id: str) -> None:
+def _published_runs(con, target: Path, run_id: str, months: list[str]) -> None:
     """Carry the publication history over from the current file and add this run."""
     con.execute("CREATE TABLE build.marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
-                "input_files JSON, code_version VARCHAR)")
+                "input_files JSON, code_version VARCHAR, months_rebuilt JSON)")
     if target.exists():
         con.execute("ATTACH ? AS previous (READ_ONLY)", [str(target)])
         try:
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
                            "AND schema_name = 'marts' AND table_name = 'published_runs'").fetchone()[0]:
-                con.execute("INSERT INTO build.marts.published_runs SELECT * FROM previous.marts.published_runs")
+                con.execute("INSERT INTO build.marts.published_runs BY NAME SELECT * FROM previous.marts.published_runs")
         finally:
             con.execute("DETACH previous")
     inputs = con.execute("SELECT source, file_name, content_hash FROM meta.files WHERE status = 'loaded' "
                          "ORDER BY source, file_name, file_id").fetchall()
-    con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?)", [
+    con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?, ?)", [
         run_id, datetime.now(timezone.utc), json.dumps([dict(zip(("source", "file_name", "content_hash"), r)) for r in inputs]),
-        code_version()])
+        code_version(), json.dumps(months)])

@@ -73,12 +73,14 @@ def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
     plt.close(fig)
 
 
-def draw_monthly_charts(analytics: Path, reports: Path) -> list[Path]:
+def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None) -> list[Path]:
+    """The charts of the given months (default: every month in the marts)."""
     with duckdb.connect(str(analytics), read_only=True) as con:
         rates = con.sql("SELECT * FROM marts.exam_rates_by_mode").pl()
         profile = con.sql("SELECT * FROM marts.release_time_profile").pl()
     written = []
-    for month in sorted(rates["month"].unique().to_list()):
+    present = set(rates["month"].unique().to_list())
+    for month in sorted(present if months is None else present & set(months)):
         folder = reports / month
         folder.mkdir(parents=True, exist_ok=True)
         exam_rate_chart(rates.filter(pl.col("month") == month), month, folder / "exam_rate_by_mode.png")

@@ -104,13 +104,15 @@ def _sorted(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
     return frame.sort(frame.columns)
 
 
-def scorecard(con: duckdb.DuckDBPyConnection, n_resamples: int = 1000) -> pl.DataFrame:
-    """Every benefit for every month of entries or border readings, and for ALL."""
+def scorecard(con: duckdb.DuckDBPyConnection, n_resamples: int = 1000, months: list[str] | None = None) -> pl.DataFrame:
+    """Every benefit for the given months (default: every month of entries), every month of border
+    readings, and ALL. ALL pools every month, so it reads every month's facts."""
     # Every input sorted: DuckDB returns rows in any order, and float sums and random draws must not
     # depend on it (a re-run reproduces the scorecard exactly).
     strata = _with_all(_sorted(con, "exam_strata"))
     pairs = _with_all(_sorted(con, "lane_wait_pairs"))
-    months = sorted((set(strata["month"]) | set(pairs["month"])) - {ALL}) + [ALL]
+    entry_months = set(strata["month"]) if months is None else set(months)
+    months = sorted((entry_months | set(pairs["month"])) - {ALL}) + [ALL]
     waits = _with_all(_sorted(con, "inspection_wait_sample"))
     release = _with_all(_sorted(con, "release_sample"))
     detention = _with_all(_sorted(con, "detention_hours_sample"))

@@ -1,36 +1,166 @@
-"""Warehouse models: each asset rebuilds one table from its SQL file in sql/staging or sql/facts."""
-
+"""Warehouse models: staging merges new rows by key and opens the months they touch; facts and
+month-grain marts are rebuilt per local-month partition (delete-then-insert); border-wait models,
+small and replaced per feed, are rebuilt whole."""
 
 import time
 
 import dagster as dg
+import duckdb
 
+from assets.partitions import MONTHS, month_range
 from assets.resources import WAREHOUSE_POOL, Warehouse, read_sql
 
-MODELS = {  # table -> (sql file, upstream assets)
-    "stg_entries": ("staging/stg_entries.sql", ["checked_entries", "schedule_d_ports"]),
-    "stg_exams": ("staging/stg_exams.sql", ["checked_exams"]),
-    "stg_ctpat_status": ("staging/stg_ctpat_status.sql", ["checked_ctpat"]),
-    "fct_entries": ("facts/fct_entries.sql", ["stg_entries", "stg_exams", "stg_ctpat_status"]),
-    "fct_exams": ("facts/fct_exams.sql", ["stg_exams", "fct_entries"]),
-    "stg_bwt_lanes": ("staging/stg_bwt_lanes.sql", ["checked_bwt", "bwt_crossings"]),
-    "fct_lane_readings": ("facts/fct_lane_readings.sql", ["stg_bwt_lanes"]),
-}
+MONTH_MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rates_by_month", "release_times",
+               "release_time_profile", "inspection_waits", "importer_exam_rates"]
 
 
-def model_asset(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefinition:
+def _description(sql_file: str) -> str:
+    return f"{read_sql(sql_file).splitlines()[0].removeprefix('-- ')} (sql/{sql_file})"
+
+
+def _open_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [m for (m,) in con.execute("SELECT month FROM meta.open_months ORDER BY month").fetchall()]
+
+
+def _create_like(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
+    """Create the table with the query's columns the first time (the query is the one definition)."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0")
+
+
+def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source: str) -> tuple[int, int]:
+    """Merge the rows of newly loaded files into staging.table by key; returns (batch rows, rows merged)."""
+    incoming_sql = read_sql(f"staging/{table}.sql")
+    _create_like(con, f"staging.{table}", incoming_sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {incoming_sql}")
+    batch = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
+    con.execute(read_sql("staging/merge_current_rows.sql").format(table=table, key=key, source=source))
+    merged = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
+    return batch, merged
+
+
+def _staging_result(started: float, con, **counts) -> dg.MaterializeResult:
+    opened = _open_months(con)
+    return dg.MaterializeResult(metadata={**counts, "open_months": ", ".join(opened) or "none",
+                                          "seconds": round(time.perf_counter() - started, 3)})
+
+
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_entries", "schedule_d_ports"],
+          description=_description("staging/stg_entries.sql"))
+def stg_entries(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with warehouse.session() as con:
+        con.execute("BEGIN TRANSACTION")
+        batch, merged = merge_new_rows(con, "stg_entries", "entry_number", "entries")
+        con.execute("COMMIT")
+        return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+
+
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_exams", stg_entries],
+          description=_description("staging/stg_exams.sql"))
+def stg_exams(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with warehouse.session() as con:
+        con.execute("BEGIN TRANSACTION")
+        batch, merged = merge_new_rows(con, "stg_exams", "exam_id", "exams")
+        con.execute(read_sql("staging/stg_exams_rejoin.sql"))
+        con.execute("COMMIT")
+        return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+
+
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_ctpat", stg_entries],
+          description=_description("staging/stg_ctpat_status.sql") + "; opens the months whose statuses change")
+def stg_ctpat_status(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    history = read_sql("staging/stg_ctpat_status.sql")
+    with warehouse.session() as con:
+        _create_like(con, "staging.stg_ctpat_status", history)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE OR REPLACE TEMP TABLE ctpat_before AS SELECT * FROM staging.stg_ctpat_status")
+        con.execute(f"CREATE OR REPLACE TABLE staging.stg_ctpat_status AS {history}")
+        reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'ctpat' FROM "
+                               f"({read_sql('staging/ctpat_reopened_months.sql')}) ON CONFLICT DO NOTHING "
+                               f"RETURNING month").fetchall()
+        con.execute("COMMIT")
+        rows = con.execute("SELECT count(*) FROM staging.stg_ctpat_status").fetchall()[0][0]
+        return _staging_result(started, con, rows=rows, months_reopened_by_status_changes=len(reopened))
+
+
+def rebuild_months(con: duckdb.DuckDBPyConnection, table: str, query: str, first: str, last: str) -> int:
+    """Delete-then-insert the months first..last of table from its model query; returns rows written."""
+    _create_like(con, table, query)
+    con.execute(f"DELETE FROM {table} WHERE month BETWEEN ? AND ?", [first, last])
+    con.execute(f"INSERT INTO {table} BY NAME {query}")
+    return con.execute(f"SELECT count(*) FROM {table} WHERE month BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
+
+
+def month_model(table: str, sql_file: str, upstream: list) -> dg.AssetsDefinition:
     schema = sql_file.split("/")[0]
-    first_line = read_sql(sql_file).splitlines()[0].removeprefix("-- ")
 
-    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, description=f"{first_line} (sql/{sql_file})")
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, partitions_def=MONTHS,
+              backfill_policy=dg.BackfillPolicy.single_run(), description=_description(sql_file))
+    def _model(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        started = time.perf_counter()
+        first, last = month_range(context)
+        with warehouse.session() as con:
+            con.execute("BEGIN TRANSACTION")
+            rows = rebuild_months(con, f"{schema}.{table}", read_sql(sql_file).format(first_month=first, last_month=last),
+                                  first, last)
+            con.execute("COMMIT")
+        return dg.MaterializeResult(metadata={"months": f"{first}..{last}", "rows": rows,
+                                              "seconds": round(time.perf_counter() - started, 3)})
+
+    return _model
+
+
+fct_entries = month_model("fct_entries", "facts/fct_entries.sql", [stg_entries, stg_exams, stg_ctpat_status])
+fct_exams = month_model("fct_exams", "facts/fct_exams.sql", [stg_exams, fct_entries])
+
+
+@dg.multi_asset(
+    group_name="warehouse", pool=WAREHOUSE_POOL, partitions_def=MONTHS, backfill_policy=dg.BackfillPolicy.single_run(),
+    specs=[dg.AssetSpec(["month_marts", name], deps=[fct_entries, fct_exams], description=_description(f"marts/{name}.sql"))
+           for name in MONTH_MARTS])
+def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Every month-grain mart for the partition range, then the range's months are closed."""
+    first, last = month_range(context)
+    with warehouse.session() as con:
+        con.execute("BEGIN TRANSACTION")
+        for name in MONTH_MARTS:
+            started = time.perf_counter()
+            query = read_sql(f"marts/{name}.sql").format(first_month=first, last_month=last)
+            rows = rebuild_months(con, f"month_marts.{name}", query, first, last)
+            yield dg.MaterializeResult(asset_key=["month_marts", name], metadata={
+                "months": f"{first}..{last}", "rows": rows, "seconds": round(time.perf_counter() - started, 3)})
+        con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
+                    "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
+                    "ON CONFLICT DO NOTHING", [first, last, first, last])
+        con.execute("DELETE FROM meta.open_months WHERE month BETWEEN ? AND ?", [first, last])
+        con.execute("COMMIT")
+
+
+def ensure_month_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the partitioned tables, empty, if no month was ever built (e.g. only border-wait files so far)."""
+    for table, sql_file in [("facts.fct_entries", "facts/fct_entries.sql"), ("facts.fct_exams", "facts/fct_exams.sql"),
+                            *((f"month_marts.{n}", f"marts/{n}.sql") for n in MONTH_MARTS)]:
+        _create_like(con, table, read_sql(sql_file).format(first_month="", last_month=""))
+
+
+def whole_model(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefinition:
+    schema = sql_file.split("/")[0]
+
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, description=_description(sql_file))
     def _model(warehouse: Warehouse) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.session() as con:
             con.execute(f"CREATE OR REPLACE TABLE {schema}.{table} AS {read_sql(sql_file)}")
-            rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+            rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchall()[0][0]
         return dg.MaterializeResult(metadata={"rows": rows, "seconds": round(time.perf_counter() - started, 3)})
 
     return _model
 
 
-warehouse_assets = [model_asset(t, f, up) for t, (f, up) in MODELS.items()]
+stg_bwt_lanes = whole_model("stg_bwt_lanes", "staging/stg_bwt_lanes.sql", ["checked_bwt", "bwt_crossings"])
+fct_lane_readings = whole_model("fct_lane_readings", "facts/fct_lane_readings.sql", ["stg_bwt_lanes"])
+
+staging_assets = [stg_entries, stg_exams, stg_ctpat_status, stg_bwt_lanes, fct_lane_readings]
+month_assets = [fct_entries, fct_exams, month_marts]

@@ -1,10 +1,8 @@
--- One row per current entry with its importer's CTPAT status and tier as of the local arrival
--- date (valid_from <= date < valid_to; suspended, removed, withdrawn or never a member =
--- UNCERTIFIED), and what its current exams add up to.
-WITH certified_intervals AS (
-    SELECT partner_id, tier, valid_from, valid_to
-    FROM staging.stg_ctpat_status
-    WHERE partner_type = 'IMPORTER' AND status IN ('CERTIFIED', 'VALIDATED')
+-- One row per current entry of the months {first_month}..{last_month} (a partition range) with its
+-- importer's CTPAT status and tier as of the local arrival date (valid_from <= date < valid_to;
+-- suspended, removed, withdrawn or never a member = UNCERTIFIED), and what its current exams add up to.
+WITH certified AS (
+    SELECT * FROM certified_intervals('staging.stg_ctpat_status')
 ), exam_totals AS (
     SELECT
         entry_number,
@@ -19,6 +17,7 @@ WITH certified_intervals AS (
         count(started_at)                                     AS exams_started,
         max(wait_hours)                                       AS max_wait_hours
     FROM staging.stg_exams
+    WHERE month BETWEEN '{first_month}' AND '{last_month}'
     GROUP BY entry_number
 )
 SELECT
@@ -54,8 +53,9 @@ SELECT
     e.release_at IS NOT NULL         AS released,
     e.release_hours
 FROM staging.stg_entries AS e
-LEFT JOIN certified_intervals AS c
+LEFT JOIN certified AS c
        ON c.partner_id = e.importer_number
       AND c.valid_from <= e.arrival_local_date
       AND (c.valid_to IS NULL OR e.arrival_local_date < c.valid_to)
 LEFT JOIN exam_totals AS x USING (entry_number)
+WHERE e.month BETWEEN '{first_month}' AND '{last_month}'

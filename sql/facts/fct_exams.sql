@@ -1,5 +1,5 @@
--- Current exams whose entry is current, placed where and when their entry arrived
--- (its local month and port) with the entry's point-in-time CTPAT status.
+-- Current exams of the months {first_month}..{last_month} whose entry is current, placed where and
+-- when their entry arrived (its local month and port) with the entry's point-in-time CTPAT status.
 -- Exams without a current entry are pending: they stay in staging and join when it arrives.
 SELECT
     x.exam_id,
@@ -12,7 +12,7 @@ SELECT
     x.outcome,
     x.wait_hours,
     x.selection_to_completion_hours,
-    e.month,
+    x.month,
     e.port_code,
     e.mode_of_transport,
     e.lane_type,
@@ -20,4 +20,6 @@ SELECT
     e.ctpat_tier,
     e.importer_number
 FROM staging.stg_exams AS x
-JOIN facts.fct_entries AS e USING (entry_number)
+JOIN facts.fct_entries AS e USING (entry_number, month)
+WHERE x.month BETWEEN '{first_month}' AND '{last_month}'
+  AND e.month BETWEEN '{first_month}' AND '{last_month}'

@@ -27,6 +27,7 @@ COMMENT ON COLUMN marts.load_audit.rows_superseded IS 'loaded rows of this file 
 COMMENT ON COLUMN marts.load_audit.rows_pending IS 'current exams of this file whose entry has not arrived';
 COMMENT ON TABLE marts.rejections IS 'Rejected rows of loaded files per source x reason code; sums to load_audit.rows_rejected per source';
 COMMENT ON TABLE marts.published_runs IS 'One row per publication of this file: when, from which inputs, by which code version';
+COMMENT ON COLUMN marts.published_runs.months_rebuilt IS 'Local months whose marts this publication rebuilt (JSON list); other months were carried over unchanged';
 COMMENT ON TABLE marts.lane_wait_times IS 'CBP Border Wait Times: commercial lane waits per crossing (port_number, the feed''s text) x port-local date x lane (FAST/STANDARD). A reading is one lane''s delay at one update_time on the port''s date, counted once however many snapshots repeat it (latest snapshot wins)';
 COMMENT ON COLUMN marts.lane_wait_times.readings IS 'distinct readings (statuses delay and no delay)';
 COMMENT ON COLUMN marts.lane_wait_times.closed_snapshots IS 'snapshots in which the lane was Lanes Closed (N/A and Update Pending count as neither)';

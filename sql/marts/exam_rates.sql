@@ -10,6 +10,6 @@ FROM (
            count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries,
            sum(exams) AS exams, sum(uflpa_detentions) AS uflpa_detentions
     FROM facts.fct_entries
+    WHERE month BETWEEN '{first_month}' AND '{last_month}'
     GROUP BY ALL
 )
-ORDER BY ALL

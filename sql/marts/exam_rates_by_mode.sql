@@ -8,6 +8,6 @@ FROM (
     SELECT month, mode_of_transport, ctpat_status,
            count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries
     FROM facts.fct_entries
+    WHERE month BETWEEN '{first_month}' AND '{last_month}'
     GROUP BY ALL
 )
-ORDER BY ALL

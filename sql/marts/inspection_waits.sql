@@ -6,6 +6,5 @@ SELECT
     quantile_cont(wait_hours, 0.9)        AS p90_wait_hours,
     mean_hours(selected_at, started_at)   AS mean_wait_hours
 FROM facts.fct_exams
-WHERE started_at IS NOT NULL
+WHERE month BETWEEN '{first_month}' AND '{last_month}' AND started_at IS NOT NULL
 GROUP BY ALL
-ORDER BY ALL

@@ -8,7 +8,6 @@ FROM (
     SELECT month, port_code, lane_type, ctpat_status,
            count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries
     FROM facts.fct_entries
-    WHERE mode_of_transport IN ('30', '31') AND lane_type IS NOT NULL
+    WHERE month BETWEEN '{first_month}' AND '{last_month}' AND mode_of_transport IN ('30', '31') AND lane_type IS NOT NULL
     GROUP BY ALL
 )
-ORDER BY ALL

@@ -1,36 +1,26 @@
 -- One row per landing file delivery: what happened to it and where its rows went.
-WITH current_rids AS (
-    SELECT _rid FROM staging.stg_entries
-    UNION ALL SELECT _rid FROM staging.stg_exams
-    UNION ALL SELECT DISTINCT _rid FROM staging.stg_bwt_lanes
-), in_force_ctpat AS (
-    SELECT DISTINCT _file_id FROM staging.stg_ctpat_status
-), loaded_rows AS (
-    SELECT _file_id, _rid FROM valid_loaded_rows('raw.entries')
-    UNION ALL SELECT _file_id, _rid FROM valid_loaded_rows('raw.exams')
-    UNION ALL SELECT _file_id, _rid FROM valid_loaded_rows('raw.ctpat')
-    UNION ALL SELECT DISTINCT _file_id, _rid FROM valid_loaded_rows('raw.bwt')
-), superseded AS (
-    SELECT l._file_id, count(*) AS rows_superseded
-    FROM loaded_rows AS l
-    JOIN meta.files AS f ON f.file_id = l._file_id
-    WHERE CASE WHEN f.source = 'ctpat' THEN l._file_id NOT IN (SELECT _file_id FROM in_force_ctpat)
-               ELSE l._rid NOT IN (SELECT _rid FROM current_rids) END
-    GROUP BY ALL
+-- Counted from the register and staging's per-row file ids (raw rows are not read again):
+-- a loaded row is current (in staging, pending exams included) or superseded by a later row.
+WITH current_rows AS (
+    SELECT _file_id, count(*) AS n FROM staging.stg_entries GROUP BY ALL
+    UNION ALL SELECT _file_id, count(*) FROM staging.stg_exams GROUP BY ALL
+    UNION ALL SELECT _file_id, count(DISTINCT _rid) FROM staging.stg_bwt_lanes GROUP BY ALL
+    UNION ALL SELECT file_id, rows_read - rows_rejected FROM meta.files
+              WHERE file_id IN (SELECT _file_id FROM staging.stg_ctpat_status)
 ), pending AS (
-    SELECT x._file_id, count(*) AS rows_pending
-    FROM staging.stg_exams AS x ANTI JOIN staging.stg_entries AS e USING (entry_number)
-    GROUP BY ALL
+    SELECT _file_id, count(*) AS rows_pending FROM staging.stg_exams WHERE month IS NULL GROUP BY ALL
+), loaded AS (
+    SELECT f.*, f.status = 'loaded' AS is_loaded, coalesce(c.n, 0) AS rows_current
+    FROM meta.files AS f LEFT JOIN current_rows AS c ON c._file_id = f.file_id
 )
 SELECT
     f.source, f.file_name, f.content_hash, f.status, f.message,
-    CASE WHEN f.status = 'loaded' THEN f.rows_read ELSE 0 END                     AS rows_read,
-    CASE WHEN f.status = 'loaded' THEN f.rows_read - f.rows_rejected ELSE 0 END   AS rows_loaded,
-    CASE WHEN f.status = 'loaded' THEN f.rows_rejected ELSE 0 END                 AS rows_rejected,
-    CASE WHEN f.status = 'loaded' THEN coalesce(s.rows_superseded, 0) ELSE 0 END  AS rows_superseded,
-    CASE WHEN f.status = 'loaded' THEN coalesce(p.rows_pending, 0) ELSE 0 END     AS rows_pending,
+    CASE WHEN is_loaded THEN f.rows_read ELSE 0 END                                      AS rows_read,
+    CASE WHEN is_loaded THEN f.rows_read - f.rows_rejected ELSE 0 END                    AS rows_loaded,
+    CASE WHEN is_loaded THEN f.rows_rejected ELSE 0 END                                  AS rows_rejected,
+    CASE WHEN is_loaded THEN f.rows_read - f.rows_rejected - f.rows_current ELSE 0 END   AS rows_superseded,
+    CASE WHEN is_loaded THEN coalesce(p.rows_pending, 0) ELSE 0 END                      AS rows_pending,
     f.accepted, f.in_landing, f.first_seen_at
-FROM meta.files AS f
-LEFT JOIN superseded AS s ON s._file_id = f.file_id
+FROM loaded AS f
 LEFT JOIN pending AS p ON p._file_id = f.file_id
 ORDER BY f.source, f.file_name, f.file_id

@@ -8,6 +8,5 @@ SELECT
     quantile_cont(release_hours, 0.75)        AS p75_release_hours,
     quantile_cont(release_hours, 0.9)         AS p90_release_hours
 FROM facts.fct_entries
-WHERE released
+WHERE month BETWEEN '{first_month}' AND '{last_month}' AND released
 GROUP BY ALL
-ORDER BY ALL

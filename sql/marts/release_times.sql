@@ -7,5 +7,5 @@ SELECT
     quantile_cont(release_hours, 0.9)         AS p90_release_hours,
     mean_hours(arrival_at, release_at)        AS mean_release_hours
 FROM facts.fct_entries
+WHERE month BETWEEN '{first_month}' AND '{last_month}'
 GROUP BY ALL
-ORDER BY ALL

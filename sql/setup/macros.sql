@@ -9,6 +9,13 @@ CREATE OR REPLACE MACRO valid_loaded_rows(raw_table) AS TABLE
     JOIN meta.files AS f ON f.file_id = r._file_id AND f.status = 'loaded'
     ANTI JOIN quality.rejected_rows AS q ON q._rid = r._rid;
 
+-- The certified intervals of importers in a CTPAT status history: certified or validated, as
+-- [valid_from, valid_to). Outside them (suspended, removed, withdrawn, never a member) = UNCERTIFIED.
+CREATE OR REPLACE MACRO certified_intervals(status_table) AS TABLE
+    SELECT partner_id, tier, valid_from, valid_to
+    FROM query_table(status_table)
+    WHERE partner_type = 'IMPORTER' AND status IN ('CERTIFIED', 'VALIDATED');
+
 -- Entry number: FFF-NNNNNNN-C or FFFNNNNNNNC (filer code letters/digits, 7-digit serial, check digit).
 CREATE OR REPLACE MACRO entry_number_format_ok(s) AS
     regexp_full_match(s, '[A-Z0-9]{3}-[0-9]{7}-[0-9]|[A-Z0-9]{3}[0-9]{8}');

@@ -5,6 +5,7 @@ CREATE SCHEMA IF NOT EXISTS raw;       -- rows exactly as delivered, all text
 CREATE SCHEMA IF NOT EXISTS quality;   -- quarantine of rejected rows, validation results
 CREATE SCHEMA IF NOT EXISTS staging;   -- current valid rows, typed and normalised
 CREATE SCHEMA IF NOT EXISTS facts;     -- entries and exams with point-in-time CTPAT status
+CREATE SCHEMA IF NOT EXISTS month_marts; -- month-grain marts, rebuilt per month partition, copied to the analyst file
 CREATE SCHEMA IF NOT EXISTS scorecard; -- CTPAT benefit estimates computed from the facts
 
 CREATE SEQUENCE IF NOT EXISTS meta.file_id_seq START 1;
@@ -69,3 +70,18 @@ CREATE TABLE IF NOT EXISTS quality.rejected_rows (
 -- Columns added after the first release (a warehouse made before them gains them here).
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_size BIGINT;
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT;
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS staged BOOLEAN DEFAULT false;        -- rows merged into staging
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS exams_rejoined BOOLEAN DEFAULT false; -- entries file: its exams placed in its months
+
+-- Local months whose facts and marts must be rebuilt: opened by staging (new rows, the rows they
+-- replace, a CTPAT export that changes a status), closed when the month partition is rebuilt.
+CREATE TABLE IF NOT EXISTS meta.open_months (
+    month     VARCHAR PRIMARY KEY,  -- YYYY-MM, a partition key
+    reason    VARCHAR NOT NULL,     -- what opened it first: entries, exams or ctpat
+    opened_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- Months rebuilt but not yet in a publication: their scorecard rows are recomputed and they are
+-- listed in the next publication (marts.published_runs.months_rebuilt), whose charts and reports
+-- are then redrawn.
+CREATE TABLE IF NOT EXISTS meta.unpublished_months (month VARCHAR PRIMARY KEY);

@@ -1,7 +1,10 @@
--- Current valid entries: the last valid row per normalised entry number over all loaded files,
--- in (file name, delivery, row) order, typed, with UTC and port-local arrival.
+-- Valid entries not staged yet: the rows of loaded files whose rows are not merged into staging,
+-- the last per normalised entry number in (file name, delivery, row) order, typed, with UTC and
+-- port-local arrival. The merge (merge_current_rows.sql) keeps a row only if it is later than the
+-- entry's current row.
 WITH valid AS (
     SELECT * FROM valid_loaded_rows('raw.entries')
+    WHERE _file_id IN (SELECT file_id FROM meta.files WHERE source = 'entries' AND status = 'loaded' AND NOT staged)
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY entry_key(entry_number)
@@ -25,7 +28,9 @@ SELECT
     CAST(timezone(p.time_zone, parse_timestamp(c.arrival_at)) AS DATE)   AS arrival_local_date,
     strftime(timezone(p.time_zone, parse_timestamp(c.arrival_at)), '%Y-%m') AS month,
     hours_between(parse_timestamp(c.arrival_at), parse_timestamp(c.release_at)) AS release_hours,
+    c.file_name AS _file_name,
     c._file_id,
+    c._row,
     c._rid
 FROM current_rows AS c
 JOIN ref.schedule_d_ports AS p USING (port_code)

@@ -1,21 +1,27 @@
--- Current valid exams: the last valid row per exam_id over all loaded files, typed.
+-- Valid exams not staged yet: the last row per exam_id of the loaded files not merged into staging,
+-- typed, placed in its entry's local month (NULL while the entry has not arrived: pending).
 WITH valid AS (
     SELECT * FROM valid_loaded_rows('raw.exams')
+    WHERE _file_id IN (SELECT file_id FROM meta.files WHERE source = 'exams' AND status = 'loaded' AND NOT staged)
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY exam_id ORDER BY file_name DESC, _file_id DESC, _row DESC) = 1
 )
 SELECT
-    exam_id,
-    entry_key(entry_number)             AS entry_number,
-    exam_type,
-    exam_location,
-    parse_timestamp(selected_at)        AS selected_at,
-    parse_timestamp(started_at)         AS started_at,
-    parse_timestamp(completed_at)       AS completed_at,
-    outcome,
-    hours_between(parse_timestamp(selected_at), parse_timestamp(started_at))   AS wait_hours,
-    hours_between(parse_timestamp(selected_at), parse_timestamp(completed_at)) AS selection_to_completion_hours,
-    _file_id,
-    _rid
-FROM current_rows
+    c.exam_id,
+    entry_key(c.entry_number)             AS entry_number,
+    c.exam_type,
+    c.exam_location,
+    parse_timestamp(c.selected_at)        AS selected_at,
+    parse_timestamp(c.started_at)         AS started_at,
+    parse_timestamp(c.completed_at)       AS completed_at,
+    c.outcome,
+    hours_between(parse_timestamp(c.selected_at), parse_timestamp(c.started_at))   AS wait_hours,
+    hours_between(parse_timestamp(c.selected_at), parse_timestamp(c.completed_at)) AS selection_to_completion_hours,
+    e.month,
+    c.file_name AS _file_name,
+    c._file_id,
+    c._row,
+    c._rid
+FROM current_rows AS c
+LEFT JOIN staging.stg_entries AS e ON e.entry_number = entry_key(c.entry_number)

@@ -1,0 +1,70 @@
+"""Local-month partitions: entry and exam facts and the month-grain marts are rebuilt per month.
+
+A partition key is the YYYY-MM of arrival in the port's own time zone (the contract's month).
+Staging opens the months new data touches (meta.open_months); a run rebuilds a contiguous range of
+months at once (one delete-then-insert per table) and closes them.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import dagster as dg
+
+from assets.resources import env
+
+# end_offset=1: the current month is a partition while it is still filling.
+MONTHS = dg.MonthlyPartitionsDefinition(start_date=env("EXAM_RISK_FIRST_MONTH"), fmt="%Y-%m", end_offset=1)
+# Month ranges run as one step (one delete-then-insert per table), through this beta parameter.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def month_range(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """First and last month of the run's partition range, validated (they are put into SQL)."""
+    keys = context.partition_key_range
+    if not (MONTH.fullmatch(keys.start) and MONTH.fullmatch(keys.end)):
+        raise dg.Failure(f"not a month partition range: {keys.start}..{keys.end}")
+    return keys.start, keys.end
+
+
+def _next(month: str) -> str:
+    y, m = map(int, month.split("-"))
+    return f"{y + m // 12}-{m % 12 + 1:02d}"
+
+
+def contiguous_ranges(months: list[str]) -> list[tuple[str, str]]:
+    """['2026-01', '2026-02', '2026-05'] -> [('2026-01', '2026-02'), ('2026-05', '2026-05')]."""
+    ranges: list[tuple[str, str]] = []
+    for month in sorted(set(months)):
+        if ranges and _next(ranges[-1][1]) == month:
+            ranges[-1] = (ranges[-1][0], month)
+        else:
+            ranges.append((month, month))
+    return ranges
+
+
+def outside_partitions(months: list[str]) -> list[str]:
+    """Months that are not partition keys (before EXAM_RISK_FIRST_MONTH, or after the current month)."""
+    keys = set(MONTHS.get_partition_keys(current_time=None))
+    return sorted(m for m in months if m not in keys)
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START: first, RANGE_END: last}
+
+
+def run_months(tags: dict[str, str]) -> list[str] | None:
+    """The months a run rebuilt, from its partition tags; None for an unpartitioned run."""
+    if RANGE_START in tags:
+        first, last = tags[RANGE_START], tags[RANGE_END]
+    elif "dagster/partition" in tags:
+        first = last = tags["dagster/partition"]
+    else:
+        return None
+    months, month = [first], first
+    while month < last:
+        month = _next(month)
+        months.append(month)
+    return months

@@ -1,0 +1,117 @@
+"""Month partitions: a new month, a late exam and a new CTPAT export each rebuild exactly the local
+months they touch, process only those months' rows, and publish what a one-shot load publishes."""
+
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+
+from conftest import Paths, analytics_tables
+from independent import entries_and_exams
+from landing_builders import write_csv
+from pipelines.sample_data import generate
+from test_end_to_end import check_against_independent
+
+from assets.partitions import run_months
+
+NEW_MONTH = ["entries_2026-04.csv", "exams_2026-04.csv"]
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory):
+    root = tmp_path_factory.mktemp("months") / "landing"
+    generate(root, entries=8000, seed=21, formats="csv", start="2026-01", months=4)
+    return root
+
+
+def rebuilt_months(outcome) -> list[str]:
+    return sorted(m for r in outcome.runs for m in (run_months(r.dagster_run.tags) or []))
+
+
+def metadata(outcome, asset: str, field: str):
+    """The value an asset reported (a range run reports it once per month, all equal)."""
+    values = {m.metadata[field].value for r in outcome.runs for m in r.asset_materializations_for_node(asset)}
+    assert len(values) == 1, (asset, values)
+    return values.pop()
+
+
+def months_of(entries: pl.DataFrame, keys: pl.Series) -> set[str]:
+    return set(entries.filter(pl.col("key").is_in(keys.str.replace_all("-", "").implode()))["month"])
+
+
+def test_new_month_late_exam_and_ctpat_export_rebuild_only_their_months(delivery, paths, tmp_path):
+    for source in ("entries", "exams", "ctpat", "bwt"):
+        shutil.copytree(delivery / source, paths.landing / source, dirs_exist_ok=True)
+    for name in NEW_MONTH:
+        (paths.landing / name.split("_")[0] / name).unlink()
+    first = paths.run()
+    assert first.exit_code == 0, first.message
+    loaded, _, _ = entries_and_exams(paths.landing)
+    assert rebuilt_months(first) == sorted(set(loaded["month"]))  # every month, as one range
+    assert len(first.runs) == 2  # ingest, then the range of months with the publication
+
+    # A new month arrives: only the local months of its entries and of its exams' entries are rebuilt.
+    for name in NEW_MONTH:
+        shutil.copy(delivery / name.split("_")[0] / name, paths.landing / name.split("_")[0] / name)
+    new_entries = pl.read_csv(paths.landing / "entries" / NEW_MONTH[0], infer_schema=False)
+    new_exams = pl.read_csv(paths.landing / "exams" / NEW_MONTH[1], infer_schema=False)
+    second = paths.run()
+    assert second.exit_code == 0, second.message
+    entries, _, _ = entries_and_exams(paths.landing)
+    touched = months_of(entries, new_entries["entry_number"]) | months_of(entries, new_exams["entry_number"])
+    assert rebuilt_months(second) == sorted(touched)
+    # Rows processed: the gate validated the new files only, staging merged only their rows, and the
+    # facts were rebuilt from the touched months' entries alone.
+    assert metadata(second, "checked_entries", "rows_checked") == new_entries.height
+    assert metadata(second, "checked_exams", "rows_checked") == new_exams.height
+    assert metadata(second, "stg_entries", "rows_in_batch") <= new_entries.height
+    assert metadata(second, "fct_entries", "rows") == entries.filter(pl.col("month").is_in(sorted(touched))).height
+    assert len(touched) < len(set(entries["month"]))  # (the new month, and the one before it through its exams)
+
+    # A late exam for an entry of January re-opens January alone.
+    examined = set(pl.read_csv(paths.landing / "exams" / "exams_2026-01.csv", infer_schema=False)["entry_number"]
+                   .str.replace_all("-", ""))
+    target = entries.filter((pl.col("month") == "2026-01") & ~pl.col("key").is_in(list(examined))).row(0, named=True)
+    template = new_exams.row(0, named=True)
+    write_csv(paths.landing / "exams" / "exams_2026-05-late.csv",
+              [{**template, "exam_id": "LATE-0001", "entry_number": target["entry_number"],
+                "selected_at": target["arrival_at"], "started_at": "", "completed_at": "", "outcome": ""}],
+              columns=list(new_exams.columns))
+    drawn = {p: p.stat().st_mtime_ns for p in paths.reports.glob("20*/*.*")}
+    late = paths.run()
+    assert late.exit_code == 0, late.message
+    assert rebuilt_months(late) == ["2026-01"]
+    # Only January's charts and report were redrawn.
+    assert {p.parent.name for p, t in drawn.items() if p.stat().st_mtime_ns != t} == {"2026-01"}
+
+    # A new CTPAT export that withdraws one certified importer re-opens exactly the months where
+    # that importer's entries were certified.
+    entries, _, _ = entries_and_exams(paths.landing)
+    busiest = (entries.filter(pl.col("ctpat_status") == "CERTIFIED").group_by("importer_number").len()
+               .sort("len", "importer_number").row(0, named=True)["importer_number"])
+    expected = set(entries.filter((pl.col("importer_number") == busiest) & (pl.col("ctpat_status") == "CERTIFIED"))["month"])
+    export = sorted((paths.landing / "ctpat").iterdir())[-1]
+    history = pl.read_csv(export, infer_schema=False).filter(pl.col("partner_id") != busiest)
+    history.write_csv(paths.landing / "ctpat" / "ctpat_export_2026-05-02.csv")
+    status = paths.run()
+    assert status.exit_code == 0, status.message
+    assert rebuilt_months(status) == sorted(expected)
+
+    # What was built month by month is what a one-shot load of the same files builds.
+    check_against_independent(paths)
+    once = Paths(tmp_path / "once")
+    shutil.copytree(paths.landing, once.landing)
+    assert once.run().exit_code == 0
+    assert analytics_tables(paths.analytics) == analytics_tables(once.analytics)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.open_months").fetchall()[0][0] == 0
+
+
+def test_nothing_new_rebuilds_no_month(delivery, paths):
+    shutil.copytree(delivery, paths.landing, dirs_exist_ok=True)
+    assert paths.run().exit_code == 0
+    again = paths.run()
+    assert again.exit_code == 0, again.message
+    assert rebuilt_months(again) == []
+    assert metadata(again, "stg_entries", "rows_in_batch") == 0
