@@ -80,12 +80,17 @@ def bootstrap_medians(values: np.ndarray, strata: np.ndarray, n_resamples: int, 
     the window is doubled and everything drawn again.
     """
     n = len(values)
-    order = np.lexsort((strata, values))  # by value, ties by stratum: the same multiset gives the same draws
+    one_stratum = strata.size == 0 or bool((strata == strata[0]).all())
+    # By value, ties by stratum: the same multiset gives the same draws (one stratum: a plain stable sort).
+    order = np.argsort(values, kind="stable") if one_stratum else np.lexsort((strata, values))
     v, s = values[order], strata[order]
     half = int(math.ceil(width * math.sqrt(n) / 2)) + 2
     lo, hi = max(0, (n - 1) // 2 - half), min(n, n // 2 + 1 + half)
     state = rng.bit_generator.state
-    codes, s_idx = np.unique(s, return_inverse=True)
+    if one_stratum:  # np.unique would sort all n values once more
+        codes, s_idx = np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    else:
+        codes, s_idx = np.unique(s, return_inverse=True)
     sizes = np.bincount(s_idx, minlength=len(codes))
     n_below = np.bincount(s_idx[:lo], minlength=len(codes))
     n_above = np.bincount(s_idx[hi:], minlength=len(codes))
