@@ -15,7 +15,7 @@ export EXAM_RISK_ANALYTICS ?= $(DATA)/analytics.duckdb
 export EXAM_RISK_REPORTS   ?= $(DATA)/reports
 export EXAM_RISK_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 
-.PHONY: setup demo test lock dev clean
+.PHONY: setup demo test lock dev clean bench bench-smoke
 
 setup: $(STAMP)
 
@@ -36,6 +36,16 @@ demo: setup $(KEY_FILE)
 
 test: setup
 	$(PY) -m pytest
+
+# The performance benchmark (docs/scaling.md): 10 M entries, 3 repetitions, bench/results/latest.json.
+BENCH_ENTRIES ?= 10000000
+BENCH_REPEAT  ?= 3
+bench: setup
+	$(PY) -m pipelines bench --entries $(BENCH_ENTRIES) --repeat $(BENCH_REPEAT) --data $(DATA)/bench
+
+# Every part of the benchmark on 200 k entries over 3 months, once: keeps it from rotting (CI).
+bench-smoke: setup
+	$(PY) -m pipelines bench --entries 200000 --months 3 --repeat 1 --data $(DATA)/bench --out bench/results/smoke.json
 
 DAGSTER_HOME ?= $(abspath .dagster_home)
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipelines generate|run`. Exit codes of `run`: 0 published, 2 the quality
+"""Command line: `python -m pipelines generate|run|bench|bench-bwt`. Exit codes of `run`: 0 published, 2 the quality
 gate blocked (nothing published), 1 any other failure; always with a one-line reason."""
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--bad-share", type=float, default=0.002, help="share of entry rows given one defect")
     gen.add_argument("--no-benefit", action="store_true", help="certification changes nothing (effects switched off)")
 
+    bench = sub.add_parser("bench", help="time the pipeline against a hand-written lower bound and GX's pandas engine")
+    bench.add_argument("--entries", type=int, default=10_000_000)
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    bench.add_argument("--data", type=Path, default=Path("data/bench"), help="generated landing zones (cached) and work files")
+    bench.add_argument("--months", type=int, default=13, help="months generated; the last is the incremental one")
+    bench.add_argument("--no-peers", action="store_true", help="skip GX pandas and plain pandas")
+    bench.add_argument("--no-incremental", action="store_true", help="skip the one-new-month measurement")
+
     bwt = sub.add_parser("bench-bwt", help="measure the Border Wait Times ingest rate")
     bwt.add_argument("--snapshots", type=int, default=2000)
 
@@ -55,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share, effects)
         print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "
               f"to {out} (ground truth: {out / 'ground_truth.json'})")
+        return 0
+    if args.command == "bench":
+        from pipelines.bench import run as bench
+
+        bench(args.entries, args.repeat, args.out, args.data.resolve(), peers=not args.no_peers,
+              incremental=not args.no_incremental, months=args.months)
         return 0
     if args.command == "bench-bwt":
         from pipelines.bench_bwt import main as bench_bwt
