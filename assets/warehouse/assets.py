@@ -44,27 +44,27 @@ def _staging_result(started: float, con, **counts) -> dg.MaterializeResult:
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_entries", "schedule_d_ports"],
-          description=_description("staging/stg_entries.sql"))
-def stg_entries(warehouse: Warehouse) -> dg.MaterializeResult:
-    started = time.perf_counter()
-    with warehouse.session() as con:
-        con.execute("BEGIN TRANSACTION")
-        batch, merged = merge_new_rows(con, "stg_entries", "entry_number", "entries")
-        con.execute("COMMIT")
-        return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+def keyed_staging(table: str, key: str, source: str, deps: list, then_sql: str | None = None) -> dg.AssetsDefinition:
+    """A staging asset that merges the newly loaded rows by key (then runs then_sql), in one transaction."""
+
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=deps,
+              description=_description(f"staging/{table}.sql"))
+    def _staging(warehouse: Warehouse) -> dg.MaterializeResult:
+        started = time.perf_counter()
+        with warehouse.session() as con:
+            con.execute("BEGIN TRANSACTION")
+            batch, merged = merge_new_rows(con, table, key, source)
+            if then_sql:
+                con.execute(read_sql(then_sql))
+            con.execute("COMMIT")
+            return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+
+    return _staging
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_exams", stg_entries],
-          description=_description("staging/stg_exams.sql"))
-def stg_exams(warehouse: Warehouse) -> dg.MaterializeResult:
-    started = time.perf_counter()
-    with warehouse.session() as con:
-        con.execute("BEGIN TRANSACTION")
-        batch, merged = merge_new_rows(con, "stg_exams", "exam_id", "exams")
-        con.execute(read_sql("staging/stg_exams_rejoin.sql"))
-        con.execute("COMMIT")
-        return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+stg_entries = keyed_staging("stg_entries", "entry_number", "entries", ["checked_entries", "schedule_d_ports"])
+# Exams follow their entries: the exams of entries staged since the last run move to their months.
+stg_exams = keyed_staging("stg_exams", "exam_id", "exams", ["checked_exams", stg_entries], "staging/stg_exams_rejoin.sql")
 
 
 @dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_ctpat", stg_entries],
