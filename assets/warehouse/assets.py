@@ -31,6 +31,10 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
     """Merge the rows of newly loaded files into staging.table by key; returns (batch rows, rows merged)."""
     incoming_sql = read_sql(f"staging/{table}.sql")
     _create_like(con, f"staging.{table}", incoming_sql)
+    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'staging' AND table_name = ? "
+                       "AND column_name = '_file_name'", [table]).fetchall()[0][0]:
+        raise dg.Failure(f"staging.{table} was built by a version without month partitions: move the warehouse "
+                         "file aside and run again (it is rebuilt from the landing zone)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {incoming_sql}")
     batch = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
     con.execute(read_sql("staging/merge_current_rows.sql").format(table=table, key=key, source=source))
