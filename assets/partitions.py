@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+
 import dagster as dg
 
 from assets.resources import env
@@ -19,6 +20,11 @@ MONTHS = dg.MonthlyPartitionsDefinition(start_date=env("EXAM_RISK_FIRST_MONTH"),
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def listed_months(con, table: str) -> list[str]:
+    """The months in a bookkeeping table (meta.open_months, meta.unpublished_months), in order."""
+    return [m for (m,) in con.execute(f"SELECT month FROM {table} ORDER BY month").fetchall()]
 
 
 def month_range(context: dg.AssetExecutionContext) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.partitions import contiguous_ranges, outside_partitions, range_tags
+from assets.partitions import contiguous_ranges, listed_months, outside_partitions, range_tags
 from assets.resources import MissingPseudonymKey, env, resources_from_env
 
 
@@ -65,7 +65,7 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
 
 def open_months(warehouse: str) -> list[str]:
     with duckdb.connect(warehouse, read_only=True) as con:
-        return [m for (m,) in con.execute("SELECT month FROM meta.open_months ORDER BY month").fetchall()]
+        return listed_months(con, "meta.open_months")
 
 
 def _failure(result, runs: list) -> RunOutcome:

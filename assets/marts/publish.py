@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from assets.marts.pseudonyms import pseudonym_macro_sql
+from assets.partitions import listed_months
 from assets.resources import REPO_ROOT, read_sql
 from assets.warehouse.assets import MONTH_MARTS
 
@@ -54,7 +55,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # from a crashed publication
         leftover.unlink()
     building = target.with_name(f".{target.name}.{run_id}.building")
-    months = [m for (m,) in con.execute("SELECT month FROM meta.unpublished_months ORDER BY 1").fetchall()]
+    months = listed_months(con, "meta.unpublished_months")
     con.execute(pseudonym_macro_sql(key))
     con.execute("ATTACH ? AS build", [str(building)])
     try:

@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from assets.partitions import listed_months
 from assets.resources import WAREHOUSE_POOL, Warehouse
 from assets.scorecard.benefits import scorecard
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
@@ -22,7 +23,7 @@ def ctpat_benefit_estimates(config: ScorecardConfig, warehouse: Warehouse) -> dg
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)
-        months = [m for (m,) in con.execute("SELECT month FROM meta.unpublished_months ORDER BY 1").fetchall()]
+        months = listed_months(con, "meta.unpublished_months")
         card = scorecard(con, config.bootstrap_resamples, months)
         con.register("card", card)
         con.execute("BEGIN TRANSACTION")

@@ -7,7 +7,7 @@ import time
 import dagster as dg
 import duckdb
 
-from assets.partitions import MONTHS, month_range
+from assets.partitions import MONTHS, listed_months, month_range
 from assets.resources import WAREHOUSE_POOL, Warehouse, read_sql
 
 MONTH_MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rates_by_month", "release_times",
@@ -16,10 +16,6 @@ MONTH_MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rate
 
 def _description(sql_file: str) -> str:
     return f"{read_sql(sql_file).splitlines()[0].removeprefix('-- ')} (sql/{sql_file})"
-
-
-def _open_months(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [m for (m,) in con.execute("SELECT month FROM meta.open_months ORDER BY month").fetchall()]
 
 
 def _create_like(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
@@ -43,7 +39,7 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
 
 
 def _staging_result(started: float, con, **counts) -> dg.MaterializeResult:
-    opened = _open_months(con)
+    opened = listed_months(con, "meta.open_months")
     return dg.MaterializeResult(metadata={**counts, "open_months": ", ".join(opened) or "none",
                                           "seconds": round(time.perf_counter() - started, 3)})
 

@@ -16,6 +16,11 @@ CREATE OR REPLACE MACRO certified_intervals(status_table) AS TABLE
     FROM query_table(status_table)
     WHERE partner_type = 'IMPORTER' AND status IN ('CERTIFIED', 'VALIDATED');
 
+-- The valid rows of loaded files whose rows are not merged into staging yet (what staging reads).
+CREATE OR REPLACE MACRO valid_unstaged_rows(raw_table) AS TABLE
+    SELECT * FROM valid_loaded_rows(raw_table)
+    WHERE _file_id IN (SELECT file_id FROM meta.files WHERE NOT staged);
+
 -- Entry number: FFF-NNNNNNN-C or FFFNNNNNNNC (filer code letters/digits, 7-digit serial, check digit).
 CREATE OR REPLACE MACRO entry_number_format_ok(s) AS
     regexp_full_match(s, '[A-Z0-9]{3}-[0-9]{7}-[0-9]|[A-Z0-9]{3}[0-9]{8}');

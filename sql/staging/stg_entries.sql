@@ -3,8 +3,7 @@
 -- port-local arrival. The merge (merge_current_rows.sql) keeps a row only if it is later than the
 -- entry's current row.
 WITH valid AS (
-    SELECT * FROM valid_loaded_rows('raw.entries')
-    WHERE _file_id IN (SELECT file_id FROM meta.files WHERE source = 'entries' AND status = 'loaded' AND NOT staged)
+    SELECT * FROM valid_unstaged_rows('raw.entries')
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY entry_key(entry_number)

@@ -1,8 +1,7 @@
 -- Valid exams not staged yet: the last row per exam_id of the loaded files not merged into staging,
 -- typed, placed in its entry's local month (NULL while the entry has not arrived: pending).
 WITH valid AS (
-    SELECT * FROM valid_loaded_rows('raw.exams')
-    WHERE _file_id IN (SELECT file_id FROM meta.files WHERE source = 'exams' AND status = 'loaded' AND NOT staged)
+    SELECT * FROM valid_unstaged_rows('raw.exams')
 ), current_rows AS (
     SELECT * FROM valid
     QUALIFY row_number() OVER (PARTITION BY exam_id ORDER BY file_name DESC, _file_id DESC, _row DESC) = 1
