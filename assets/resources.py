@@ -30,6 +30,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # (pipelines/dagster.yaml) no two of them run at once, whatever the executor: DuckDB allows one
 # writing process per database file.
 WAREHOUSE_POOL = "duckdb_warehouse"
+# The chart and report assets share one folder and the marker files that say which publications are
+# drawn; in a pool of their own, concurrent runs take turns drawing (readers are safe anyway: every
+# file is written beside its target and renamed into place, assets/reports/files.py).
+REPORTS_POOL = "report_files"
 SQL_DIR = REPO_ROOT / "sql"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 

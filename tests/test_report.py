@@ -73,3 +73,45 @@ def test_report_opens_in_a_real_browser(published):
     assert all(i["complete"] and i["width"] > 0 for i in report.images), report.images
     assert report.errors == []
     assert report.screenshot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_charts_are_replaced_whole_while_being_read(published):
+    """A run redrawing a month while another run's report embeds its charts (concurrent backfill
+    runs) must never hand the reader half a PNG; a drawing that fails leaves the old file."""
+    import threading
+
+    from PIL import Image
+
+    from assets.reports.charts import draw_monthly_charts
+    from assets.reports.files import replaced_on_success
+
+    paths, month = published
+    chart = paths.reports / month / "exam_rate_by_mode.png"
+    done, reads, broken = threading.Event(), [0], []
+
+    def read_in_a_loop():
+        while not done.is_set():
+            try:
+                with Image.open(chart) as image:
+                    image.load()
+                reads[0] += 1
+            except Exception as error:  # noqa: BLE001 - any failure to decode is the defect under test
+                broken.append(repr(error))
+
+    reader = threading.Thread(target=read_in_a_loop)
+    reader.start()
+    try:
+        for _ in range(8):
+            draw_monthly_charts(paths.analytics, paths.reports, [month])
+    finally:
+        done.set()
+        reader.join()
+    assert reads[0] > 0 and broken == []
+
+    before = chart.read_bytes()
+    with pytest.raises(RuntimeError):
+        with replaced_on_success(chart) as partial:
+            partial.write_bytes(before[:100])
+            raise RuntimeError("drawing failed")
+    assert chart.read_bytes() == before
+    assert not [p for p in chart.parent.iterdir() if ".partial" in p.name]

@@ -9,11 +9,12 @@ import dagster as dg
 import duckdb
 
 from assets.reports.charts import draw_border_wait_charts, draw_monthly_charts
+from assets.reports.files import write_text
 from assets.reports.report import build_monthly_report, report_months
-from assets.resources import PipelineSettings
+from assets.resources import REPORTS_POOL, PipelineSettings
 
 
-@dg.asset(group_name="reports", deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
+@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
           description="Per local month: exam rate by mode (certified vs uncertified, Wilson intervals) and "
                       "release-time distributions, as PNG under the reports folder.")
 def monthly_charts(settings: PipelineSettings) -> dg.MaterializeResult:
@@ -25,7 +26,7 @@ def monthly_charts(settings: PipelineSettings) -> dg.MaterializeResult:
                                           "months": len({p.parent.name for p in written})})
 
 
-@dg.asset(group_name="reports", deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
+@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
           description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
                       "crossings, as PNG under reports/border_waits/.")
 def border_wait_charts(settings: PipelineSettings) -> dg.MaterializeResult:
@@ -47,17 +48,14 @@ def months_to_redraw(analytics: Path, marker: Path) -> tuple[list[str] | None, l
 
 
 def mark_drawn(marker: Path, publications: list[str]) -> None:
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    partial = marker.with_name(marker.name + ".tmp")
-    partial.write_text(json.dumps(publications))
-    partial.replace(marker)
+    write_text(marker, json.dumps(publications))
 
 
 class ReportConfig(dg.Config):
     month: str = ""  # YYYY-MM; empty: the months rebuilt since the reports were last written (at first: all)
 
 
-@dg.asset(group_name="reports", deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
+@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
                                       ["marts", "load_audit"], ["marts", "rejections"], monthly_charts, border_wait_charts],
           description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
                       "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes).")

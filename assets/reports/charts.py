@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
+from assets.reports.files import save_figure  # noqa: E402
+
 MODE_NAMES = {"10": "vessel, non-container", "11": "vessel, container", "12": "border, waterborne",
               "20": "rail, non-container", "21": "rail, container", "30": "truck, non-container",
               "31": "truck, container", "32": "auto", "33": "pedestrian", "34": "road, other",
@@ -46,8 +48,7 @@ def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
     ax.legend(title="Importer status on arrival date")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
@@ -69,8 +70,7 @@ def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
     ax.grid(axis="x", which="both", alpha=0.3)
     ax.invert_yaxis()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None) -> list[Path]:
@@ -120,8 +120,7 @@ def lane_wait_by_crossing_chart(frame: pl.DataFrame, path: Path) -> None:
         ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def lane_wait_by_hour_chart(frame: pl.DataFrame, crossings: list[str], path: Path) -> None:
@@ -143,8 +142,7 @@ def lane_wait_by_hour_chart(frame: pl.DataFrame, crossings: list[str], path: Pat
     axes[0][0].set_ylabel("mean commercial delay (minutes)")
     fig.suptitle("Commercial delay by hour of day at the busiest crossings: FAST vs standard lanes", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) -> list[Path]:

@@ -23,6 +23,7 @@ import polars as pl  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from assets.reports.charts import STATUS_COLORS  # noqa: E402
+from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
 
 VERDICT_COLORS = {"SUPPORTED": "#1b7837", "CONTRADICTED": "#b2182b", "INCONCLUSIVE": "#777777",
                   "INSUFFICIENT_DATA": "#bbbbbb"}
@@ -92,8 +93,7 @@ def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
     fig.suptitle(f"CTPAT benefits, {month} (circles) and whole period (diamonds): effect and 95 % CI\n"
                  "green: supported; red: contradicted; grey: inconclusive or too little data", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def trend_chart(trend: pl.DataFrame, month: str, path: Path) -> None:
@@ -114,8 +114,7 @@ def trend_chart(trend: pl.DataFrame, month: str, path: Path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _fmt(value, measure: str | None = None) -> str:
@@ -162,7 +161,7 @@ def footer(data: ReportData) -> str:
 def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> int:
     """One page for the scorecard, one per chart, one for data quality, one for provenance."""
     pages = 0
-    with PdfPages(path) as pdf:
+    with replaced_on_success(path) as partial, PdfPages(partial) as pdf:
         def page(fig):
             nonlocal pages
             fig.text(0.5, 0.01, footer(data), ha="center", fontsize=6, color="#555555")
@@ -226,7 +225,7 @@ def write_html(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> 
     rejections = _table_html([data.rejections.columns] + [[_fmt(v) for v in r] for r in data.rejections.rows()])
     inputs = _table_html([["source", "file", "SHA-256"]] + [[f["source"], f["file_name"], f["content_hash"]]
                                                              for f in data.inputs])
-    path.write_text(f"""<!DOCTYPE html>
+    write_text(path, f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>CTPAT benefit report {html.escape(data.month)}</title>
 <style>
