@@ -76,6 +76,24 @@ def test_windowed_bootstrap_equals_a_brute_force_bootstrap_in_distribution():
     assert fast.std() == pytest.approx(brute.std(), rel=0.1)
 
 
+def test_window_equals_the_full_sort_by_value_then_stratum():
+    """The bootstrap's window (found by partition) is exactly the slice of the full sort, ties
+    included: heavy ties on values, strata not in order, windows at the edges and in the middle."""
+    from assets.scorecard.statistics import _window
+
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 40, 5000).astype(float)  # every value tied about 125 times
+    strata = rng.choice(np.array([7, 3, 12, 5]), 5000)
+    order = np.lexsort((strata, values))
+    codes = np.unique(strata)
+    for lo, hi in [(0, 1), (0, 5000), (2400, 2601), (4990, 5000), (1234, 1300)]:
+        window, window_strata, sizes, n_below = _window(values, strata, lo, hi)
+        assert np.array_equal(window, values[order[lo:hi]])
+        assert np.array_equal(codes[window_strata], strata[order[lo:hi]])
+        assert np.array_equal(sizes, [(strata == c).sum() for c in codes])
+        assert np.array_equal(n_below, [(strata[order[:lo]] == c).sum() for c in codes])
+
+
 def test_bootstrap_is_exact_for_an_even_count_and_seeded():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     medians = bootstrap_medians(values, np.zeros(4), 2000, np.random.default_rng(5))

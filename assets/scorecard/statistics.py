@@ -67,6 +67,24 @@ def seed_for(*parts: str, base: int = 20260101) -> int:
     return base ^ int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "little")
 
 
+def _window(values: np.ndarray, strata: np.ndarray, lo: int, hi: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions lo..hi-1 of the values ordered by value, ties by stratum (the same multiset gives
+    the same window), found without sorting all n: a partition finds the boundary values, only the
+    values between them are sorted. Returns the window's values, its strata (as indexes into the
+    sorted distinct strata), and per stratum its size and how many of its values lie below the window."""
+    codes, sizes = np.unique(strata, return_counts=True)
+    v_lo, v_hi = np.partition(values, [lo, hi - 1])[[lo, hi - 1]]
+    is_below = values < v_lo
+    near = np.flatnonzero((values >= v_lo) & (values <= v_hi))
+    near = near[np.lexsort((strata[near], values[near]))]
+    start = lo - int(is_below.sum())  # where the window begins among the near values
+    window = near[start:start + hi - lo]
+    n_below = (np.bincount(np.searchsorted(codes, strata[is_below]), minlength=len(codes))
+               + np.bincount(np.searchsorted(codes, strata[near[:start]]), minlength=len(codes)))
+    return values[window], np.searchsorted(codes, strata[window]), sizes, n_below
+
+
 def bootstrap_medians(values: np.ndarray, strata: np.ndarray, n_resamples: int, rng: np.random.Generator,
                       width: float = 6.0) -> np.ndarray:
     """Medians (continuous: the mean of the two middle values for an even count) of `n_resamples`
@@ -80,29 +98,26 @@ def bootstrap_medians(values: np.ndarray, strata: np.ndarray, n_resamples: int, 
     the window is doubled and everything drawn again.
     """
     n = len(values)
-    one_stratum = strata.size == 0 or bool((strata == strata[0]).all())
-    # By value, ties by stratum: the same multiset gives the same draws (one stratum: a plain stable sort).
-    order = np.argsort(values, kind="stable") if one_stratum else np.lexsort((strata, values))
-    v, s = values[order], strata[order]
     half = int(math.ceil(width * math.sqrt(n) / 2)) + 2
     lo, hi = max(0, (n - 1) // 2 - half), min(n, n // 2 + 1 + half)
+    window, window_strata, sizes, n_below = _window(values, strata, lo, hi)
     state = rng.bit_generator.state
-    if one_stratum:  # np.unique would sort all n values once more
-        codes, s_idx = np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    else:
-        codes, s_idx = np.unique(s, return_inverse=True)
-    sizes = np.bincount(s_idx, minlength=len(codes))
-    n_below = np.bincount(s_idx[:lo], minlength=len(codes))
-    n_above = np.bincount(s_idx[hi:], minlength=len(codes))
-    window_strata = s_idx[lo:hi]
-    counts = np.zeros((n_resamples, hi - lo))
-    below = np.zeros(n_resamples)
-    for k in range(len(codes)):  # strata, not observations
-        window_cells = np.flatnonzero(window_strata == k)
-        cells = np.concatenate([[n_below[k]], np.ones(len(window_cells)), [n_above[k]]]) / sizes[k]
-        draws = rng.multinomial(sizes[k], cells, size=n_resamples)
-        below += draws[:, 0]
-        counts[:, window_cells] += draws[:, 1:-1]
+    below = np.zeros(n_resamples, dtype=np.int64)
+    picked = []  # resample * (hi - lo) + window position, one entry per draw that lands in the window
+    for k, size in enumerate(sizes):  # strata, not observations
+        cells = np.flatnonzero(window_strata == k)
+        # The multinomial, drawn as: how many below; of the rest, how many in the window (the others
+        # are above); which window value each of those is (uniform). The same distribution at a
+        # fraction of the cost of one binomial per window value and resample.
+        drawn_below = rng.binomial(size, n_below[k] / size, n_resamples)
+        below += drawn_below
+        if len(cells) == 0:
+            continue
+        drawn_in = rng.binomial(size - drawn_below, len(cells) / (size - n_below[k]))
+        positions = cells[rng.integers(0, len(cells), int(drawn_in.sum()))]
+        picked.append(np.repeat(np.arange(n_resamples) * (hi - lo), drawn_in) + positions)
+    counts = np.bincount(np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64),
+                         minlength=n_resamples * (hi - lo)).reshape(n_resamples, hi - lo)
     rank1, rank2 = (n + 1) // 2, n // 2 + 1  # 1-based ranks of the middle value(s)
     cumulative = below[:, None] + np.cumsum(counts, axis=1)
     if (below >= rank1).any() or (cumulative[:, -1] < rank2).any():
@@ -110,7 +125,6 @@ def bootstrap_medians(values: np.ndarray, strata: np.ndarray, n_resamples: int, 
         return bootstrap_medians(values, strata, n_resamples, rng, width * 2)
     first = np.argmax(cumulative >= rank1, axis=1)
     second = np.argmax(cumulative >= rank2, axis=1)
-    window = v[lo:hi]
     return (window[first] + window[second]) / 2
 
 
