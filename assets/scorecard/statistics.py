@@ -157,8 +157,8 @@ def standardized_median_difference(frame: pl.DataFrame, n_resamples: int, seed: 
     rng = np.random.default_rng(seed)
     weights = cells["true"].list.len().to_numpy().astype(float)
     estimate, resampled = 0.0, np.zeros(n_resamples)
-    for (certified, uncertified), w in zip(cells.select("true", "false").iter_rows(), weights):  # cells, not rows
-        c, u = np.asarray(certified, dtype=float), np.asarray(uncertified, dtype=float)
+    for i, w in enumerate(weights):  # cells, not rows; each side's values as an array, not Python floats
+        c, u = cells["true"][i].to_numpy().astype(float), cells["false"][i].to_numpy().astype(float)
         estimate += w * (np.median(c) - np.median(u))
         resampled += w * (bootstrap_medians(c, np.zeros(len(c), dtype=np.int8), n_resamples, rng)
                           - bootstrap_medians(u, np.zeros(len(u), dtype=np.int8), n_resamples, rng))
