@@ -9,7 +9,7 @@ import resource
 import time
 from pathlib import Path
 
-from assets.resources import REPO_ROOT, read_sql, reference_file
+from assets.resources import REPO_ROOT, env, read_sql, reference_file
 
 
 def _report(**values) -> None:
@@ -47,7 +47,7 @@ def lower_bound(landing: str) -> None:
 
     root = Path(landing)
     started = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": os.environ.get("EXAM_RISK_MEMORY_LIMIT", "8GB")})
+    con = duckdb.connect(config={"memory_limit": env("EXAM_RISK_MEMORY_LIMIT")})
     con.execute("SET TimeZone = 'UTC'")
     con.execute(read_sql("setup/schemas.sql"))
     con.execute(read_sql("setup/macros.sql"))
