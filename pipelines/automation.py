@@ -75,8 +75,7 @@ def open_months_of_run(instance: dg.DagsterInstance, run_id: str) -> list[str] |
                if r.event_log_entry.asset_materialization.asset_key in STAGING_KEYS]
     if not reports:
         return None
-    text = reports[-1].metadata["open_months"].value
-    return [] if text == "none" else text.split(", ")
+    return list(reports[-1].metadata["open_months"].value)
 
 
 STAGING_KEYS = {dg.AssetKey("stg_entries"), dg.AssetKey("stg_exams"), dg.AssetKey("stg_ctpat_status")}

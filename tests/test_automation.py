@@ -59,3 +59,68 @@ def test_schedules():
     assert monthly_report_schedule.cron_schedule == "0 6 2 * *"
     assert daily_ingest_schedule.cron_schedule == "0 5 * * *"
     assert daily_ingest_schedule.job_name == "exam_risk_ingest"
+
+
+def test_open_months_sensor_turns_each_ingest_run_into_month_range_runs(paths, tmp_path):
+    """The sensor reads what a real ingest run's staging step reported: one months run per
+    contiguous range of the months it opened, a publication run when it opened none. The months are
+    checked against the local months written in the delivered files (`arrival_at` carries the
+    port's offset, so its first seven characters are the contract's local month)."""
+    import shutil
+
+    import polars as pl
+
+    from assets.partitions import RANGE_END, RANGE_START, contiguous_ranges, range_tags
+    from assets.resources import resources_from_env
+    from pipelines.definitions import ALL_ASSETS, INGEST, MONTHS_AND_PUBLISH, open_months_sensor
+    from pipelines.sample_data import generate
+
+    instance = dg.DagsterInstance.ephemeral()
+    resources = resources_from_env(landing=str(paths.landing), warehouse=str(paths.warehouse),
+                                   analytics=str(paths.analytics), reports=str(paths.reports))
+
+    def run(selection, tags=None):
+        result = dg.materialize(ALL_ASSETS, selection=selection, resources=resources, instance=instance, tags=tags)
+        assert result.success
+        return result
+
+    def requests_after(ingest_run):
+        context = dg.build_run_status_sensor_context(
+            sensor_name="open_months_sensor", dagster_instance=instance, dagster_run=ingest_run.dagster_run,
+            dagster_event=ingest_run.get_run_success_event())
+        result = open_months_sensor(context)
+        return result if isinstance(result, list) else [result]
+
+    def local_months(landing):
+        arrivals = pl.concat([pl.read_csv(f, columns=["arrival_at"]) for f in (landing / "entries").glob("*.csv")])
+        return sorted(arrivals["arrival_at"].str.slice(0, 7).unique())
+
+    def as_ranges(requests):
+        return [(r.job_name, r.tags[RANGE_START], r.tags[RANGE_END]) for r in requests]
+
+    generate(paths.landing, entries=2000, seed=8, formats="csv", start="2026-01", months=3, bad_share=0.0)
+    first = local_months(paths.landing)
+    requests = requests_after(run(INGEST))
+    assert as_ranges(requests) == [("exam_risk_months", a, b) for a, b in contiguous_ranges(first)]
+    for request in requests:
+        run(MONTHS_AND_PUBLISH, range_tags(request.tags[RANGE_START], request.tags[RANGE_END]))
+
+    # Nothing new: staging opens nothing, so the sensor asks for a publication only.
+    nothing = requests_after(run(INGEST))
+    assert [(r.job_name, r.tags) for r in nothing] == [("exam_risk_publish", {})]
+
+    # Entries of two periods months apart, in one ingest run: two ranges, two runs. (Their exams stay
+    # behind: generated exam ids restart for every data set, and an id seen before is a correction
+    # that re-opens the month of the exam it replaces.)
+    later = []
+    for seed, start in ((9, "2026-05"), (10, "2026-09")):
+        extra = tmp_path / f"extra_{seed}"
+        generate(extra, entries=500, seed=seed, formats="csv", start=start, months=2, bad_share=0.0)
+        later += local_months(extra)
+        for f in (extra / "entries").glob("*.csv"):
+            shutil.copy(f, paths.landing / "entries" / f"{extra.name}_{f.name}")
+    ranges = contiguous_ranges(sorted(set(later)))
+    assert len(ranges) == 2
+    requests = requests_after(run(INGEST))
+    assert as_ranges(requests) == [("exam_risk_months", a, b) for a, b in ranges]
+    assert len({r.run_key for r in requests}) == 2

@@ -40,7 +40,8 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
 
 def _staging_result(started: float, con, **counts) -> dg.MaterializeResult:
     opened = listed_months(con, "meta.open_months")
-    return dg.MaterializeResult(metadata={**counts, "open_months": ", ".join(opened) or "none",
+    # JSON, not text: the open-months sensor reads this list back from the run's events.
+    return dg.MaterializeResult(metadata={**counts, "open_months": dg.MetadataValue.json(opened),
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 
