@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import duckdb
@@ -70,32 +71,44 @@ def _rate_ratio(strata: pl.DataFrame, benefit: Benefit, cases: str, exposed: pl.
         pl.col("crude_rr").alias("crude_effect"), "crude_ci_low", "crude_ci_high")
 
 
-def _median_difference(sample: pl.DataFrame, benefit: Benefit, months: list[str], n_resamples: int,
-                       pool: ThreadPoolExecutor) -> Callable[[], pl.DataFrame]:
-    """Effect: port x mode standardized median difference; crude: the plain difference of medians
-    with a port-stratified bootstrap CI. Both seeded per benefit and month, so the months can run on
-    parallel threads (numpy's sampling releases the GIL) and still give the same numbers."""
+def _median_tasks(sample: pl.DataFrame, benefit: Benefit, months: list[str], n_resamples: int
+                  ) -> list[tuple[int, Callable[[], dict]]]:
+    """Per month: the effect (port x mode standardized median difference) and the crude difference
+    of medians with a port-stratified bootstrap CI, as two tasks with their sample sizes. Both are
+    seeded per benefit and month, so they can run on parallel threads in any order (numpy's sampling
+    releases the GIL) and still give the same numbers."""
+    rows = dict(sample.group_by("month").len().rows()) | {ALL: sample.height}
 
-    def one_month(month: str) -> dict:
-        part = sample if month == ALL else sample.filter(pl.col("month") == month)
+    def part_of(month: str) -> pl.DataFrame:
+        return sample if month == ALL else sample.filter(pl.col("month") == month)
+
+    def effect(month: str) -> dict:
+        value, low, high = standardized_median_difference(part_of(month), n_resamples, seed_for(benefit.name, month))
+        return {"month": month, "benefit": benefit.name, "effect": value, "effect_ci_low": low, "effect_ci_high": high}
+
+    def crude(month: str) -> dict:
+        part = part_of(month)
         certified, uncertified = part.filter(pl.col("certified")), part.filter(~pl.col("certified"))
-        effect, low, high = standardized_median_difference(part, n_resamples, seed_for(benefit.name, month))
-        crude, crude_low, crude_high = median_difference(certified, uncertified, n_resamples,
-                                                         seed_for(benefit.name, month, "crude"))
+        value, low, high = median_difference(certified, uncertified, n_resamples, seed_for(benefit.name, month, "crude"))
         return {"month": month, "benefit": benefit.name, "certified_n": certified.height,
                 "uncertified_n": uncertified.height, "certified_value": certified["value"].median(),
-                "uncertified_value": uncertified["value"].median(), "effect": effect,
-                "effect_ci_low": low, "effect_ci_high": high, "crude_effect": crude,
-                "crude_ci_low": crude_low, "crude_ci_high": crude_high}
+                "uncertified_value": uncertified["value"].median(), "crude_effect": value,
+                "crude_ci_low": low, "crude_ci_high": high}
 
-    # ALL first: it is as big as the months together, and the pool balances the rest around it.
-    futures = [pool.submit(one_month, m) for m in sorted(months, key=lambda m: m != ALL)]
+    return [(rows.get(m, 0), partial(task, m)) for m in months for task in (effect, crude)]
 
-    def collect() -> pl.DataFrame:
-        rows = [f.result() for f in futures]
-        return pl.DataFrame(rows, schema={c: COLUMNS[c] for c in rows[0]})
 
-    return collect
+def _run_largest_first(tasks: list[tuple[int, Callable[[], dict]]]) -> pl.DataFrame:
+    """The median benefits' tasks on a thread pool, largest first (the ALL rows are as big as the
+    months together; the pool balances the rest around them), merged into one row per month."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        futures = [pool.submit(task) for _, task in sorted(tasks, key=lambda t: -t[0])]
+        parts = [f.result() for f in futures]
+    merged: dict[tuple[str, str], dict] = {}
+    for part in parts:
+        merged.setdefault((part["benefit"], part["month"]), {}).update(part)
+    rows = list(merged.values())
+    return pl.DataFrame(rows, schema={c: COLUMNS[c] for c in rows[0]})
 
 
 def _lane_wait(pairs: pl.DataFrame, benefit: Benefit, months: list[str]) -> pl.DataFrame:
@@ -143,27 +156,23 @@ def scorecard(con: duckdb.DuckDBPyConnection, n_resamples: int = 1000, months: l
     pairs = _with_all(_sorted(con, "lane_wait_pairs"))
     entry_months = set(strata["month"]) if months is None else set(months)
     months = sorted((entry_months | set(pairs["month"])) - {ALL}) + [ALL]
-    # The samples are not copied for ALL: month ALL takes the whole frame (see _median_difference).
+    # The samples are not copied for ALL: month ALL takes the whole frame (see _median_tasks).
     waits = _sample(con, "inspection_wait_sample")
     release = _sample(con, "release_sample")
     detention = _sample(con, "detention_hours_sample")
     certified = pl.col("ctpat_status") == "CERTIFIED"
     by_name = {b.name: b for b in BENEFITS}
-    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        pending = [
-            _median_difference(waits, by_name["inspection_priority"], months, n_resamples, pool),
-            _median_difference(release.filter(~pl.col("examined")), by_name["faster_release_unexamined"], months,
-                               n_resamples, pool),
-            _median_difference(release.filter(pl.col("examined")), by_name["faster_release_examined"], months,
-                               n_resamples, pool),
-            _median_difference(detention, by_name["forced_labor_detention_hours"], months, n_resamples, pool)]
-        medians = [collect() for collect in pending]
+    medians = _run_largest_first([
+        *_median_tasks(waits, by_name["inspection_priority"], months, n_resamples),
+        *_median_tasks(release.filter(~pl.col("examined")), by_name["faster_release_unexamined"], months, n_resamples),
+        *_median_tasks(release.filter(pl.col("examined")), by_name["faster_release_examined"], months, n_resamples),
+        *_median_tasks(detention, by_name["forced_labor_detention_hours"], months, n_resamples)])
     parts = [
         _rate_ratio(strata, by_name["fewer_exams"], "examined_entries", certified),
         *(_rate_ratio(strata, by_name[f"fewer_exams_tier{t}"], "examined_entries", certified & (pl.col("ctpat_tier") == t))
           for t in (1, 2, 3)),
         _rate_ratio(strata, by_name["forced_labor_detention_rate"], "detained_entries", certified),
-        *medians,
+        medians,
         _lane_wait(pairs, by_name["shorter_border_wait"], months),
     ]
     found = pl.concat([p.select([c for c in COLUMNS if c in p.columns]) for p in parts if not p.is_empty()],
