@@ -108,11 +108,12 @@ def incremental_once(landing: Path, work: Path) -> dict:
     for path in [*held_back, *sorted((landing / "ctpat").iterdir())]:
         shutil.copy(path, alone / "landing" / path.parent.name / path.name)
     alone_s, _, out = measure(_child("pipeline_run", str(alone / "landing"), str(alone)))
+    month_alone = child_result(out)
     stages = [*STAGES, "dagster_overhead"]
     return {"incremental_month": last, "incremental_month_s": incremental_s, "month_alone_s": alone_s,
             "incremental_months_rebuilt": incremental["months_rebuilt"],
             "incremental_stages_s": {s: incremental.get(f"{s}_s") for s in stages},
-            "month_alone_stages_s": {s: child_result(out).get(f"{s}_s") for s in stages}}
+            "month_alone_stages_s": {s: month_alone.get(f"{s}_s") for s in stages}}
 
 
 def _median(rows: list[dict], key: str):
