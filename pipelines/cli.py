@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--months", type=int, default=6)
     gen.add_argument("--bad-share", type=float, default=0.002, help="share of entry rows given one defect")
     gen.add_argument("--no-benefit", action="store_true", help="certification changes nothing (effects switched off)")
+    gen.add_argument("--selection", action="store_true",
+                     help="importers differ in a latent exam risk and low-risk importers are the ones that join CTPAT "
+                          "(half of the members join during the period, some are suspended or removed): a "
+                          "cross-sectional comparison then overstates the benefit")
+    gen.add_argument("--importer-heterogeneity", action="store_true",
+                     help="importers differ in a latent exam risk unrelated to CTPAT, and a few importers make most "
+                          "entries (heavy-tailed sizes): entries of one importer are alike")
 
     bench = sub.add_parser("bench", help="time the pipeline against a hand-written lower bound and GX's pandas engine")
     bench.add_argument("--entries", type=int, default=10_000_000)
@@ -60,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.sample_data import Effects, generate
 
         out = args.out or Path(env("EXAM_RISK_LANDING"))
-        effects = Effects.without_benefit() if args.no_benefit else Effects()
+        options = Effects.options(selection=args.selection, heterogeneity=args.importer_heterogeneity)
+        effects = Effects.without_benefit(**options) if args.no_benefit else Effects(**options)
         truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share, effects)
         print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "
               f"to {out} (ground truth: {out / 'ground_truth.json'})")

@@ -58,13 +58,39 @@ class Effects:
     fast_share_certified: float = 0.65  # FAST lane use among truck entries
     fast_share_uncertified: float = 0.08
     open_entry_share: float = 0.02
+    # Importers differ in a risk nobody observes: every exam probability of importer i is multiplied
+    # by r_i = exp(u_i - sd^2 / 2), u_i ~ N(0, sd), clipped to [1/3, 3] so that no probability
+    # passes 1 (the causal multipliers above then hold exactly for every importer). 0: no such risk.
+    importer_risk_sd: float = 0.0
+    # Selection into CTPAT: the odds of ever being certified change by exp(-strength) per standard
+    # deviation of u (low-risk importers apply; CBP certifies low-risk traders by design), and
+    # half of the members join during the period. 0: membership is independent of risk.
+    selection_strength: float = 0.0
+    importer_size_sigma: float = 1.0  # importer volumes are log-normal with this sigma (heavier tails: larger)
 
     @classmethod
-    def without_benefit(cls) -> "Effects":
+    def without_benefit(cls, **options) -> "Effects":
         """Certification changes nothing (GAO found the benefit does not always appear); the trade
         mix still differs, so crude comparisons still do."""
         return cls(certified_exam_multiplier_by_tier={"1": 1.0, "2": 1.0, "3": 1.0}, certified_wait_multiplier=1.0,
-                   certified_release_multiplier=1.0)
+                   certified_release_multiplier=1.0, **options)
+
+    @staticmethod
+    def options(selection: bool = False, heterogeneity: bool = False) -> dict:
+        """The generator's --selection and --importer-heterogeneity as field values."""
+        out: dict = {}
+        if selection or heterogeneity:
+            out["importer_risk_sd"] = 0.6
+        if selection:
+            out["selection_strength"] = 1.5
+        if heterogeneity:
+            out["importer_size_sigma"] = 1.6  # a few importers make most entries
+        return out
+
+    @property
+    def causal_exam_multiplier(self) -> dict:
+        """What certification itself does to an importer's exam rate, by tier (the within-importer truth)."""
+        return dict(self.certified_exam_multiplier_by_tier)
 
 
 def check_digits(base10: np.ndarray) -> np.ndarray:
@@ -107,18 +133,41 @@ def _month_starts(start: str, months: int) -> list[date]:
     return out
 
 
-def _importers(rng, n: int, period: tuple[date, date]) -> pl.DataFrame:
+KINDS = ["member", "suspended", "removed", "joined", "withdrawn", "none"]
+CERTIFIED_KINDS = ["member", "suspended", "removed", "joined"]
+
+
+def _kinds(rng, n: int, e: Effects) -> tuple[np.ndarray, np.ndarray]:
+    """Each importer's CTPAT history kind and latent risk multiplier r (1 without heterogeneity).
+    Without selection the kinds have fixed shares; with it, the chance of being certified at some
+    point falls with the latent risk, and the members split evenly between long-standing members
+    and importers that join during the period (plus some suspended or removed)."""
+    if e.importer_risk_sd <= 0:
+        kind = rng.choice(KINDS, size=n, p=[0.20, 0.04, 0.03, 0.03, 0.05, 0.65])
+        return kind, np.ones(n)
+    z = rng.standard_normal(n)
+    risk = np.clip(np.exp(e.importer_risk_sd * z - e.importer_risk_sd ** 2 / 2), 1 / 3, 3.0)
+    if e.selection_strength <= 0:
+        kind = rng.choice(KINDS, size=n, p=[0.20, 0.04, 0.03, 0.03, 0.05, 0.65])
+        return kind, risk
+    odds = 0.30 / 0.70 * np.exp(-e.selection_strength * z)  # 30 % certified at average risk
+    ever = rng.random(n) < odds / (1 + odds)
+    kind = np.where(ever, rng.choice(["member", "joined", "suspended", "removed"], size=n, p=[0.40, 0.40, 0.12, 0.08]),
+                    rng.choice(["withdrawn", "none"], size=n, p=[0.07, 0.93]))
+    return kind, risk
+
+
+def _importers(rng, n: int, period: tuple[date, date], e: Effects = Effects()) -> pl.DataFrame:
     """Importers with CTPAT histories as per-importer dates; kinds:
     member (maybe validated to a higher tier mid-period), suspended for a while, removed, joined
-    mid-period, withdrawn before the period, never a member."""
+    mid-period, withdrawn before the period, never a member; and each one's latent exam risk."""
     p0, p1 = (np.datetime64(period[0]), np.datetime64(period[1]))
     span = int((p1 - p0).astype(int))
-    kind = rng.choice(["member", "suspended", "removed", "joined", "withdrawn", "none"], size=n,
-                      p=[0.20, 0.04, 0.03, 0.03, 0.05, 0.65])
+    kind, risk = _kinds(rng, n, e)
     day = lambda lo, hi: p0 + rng.integers(lo, hi, size=n).astype("timedelta64[D]")  # noqa: E731
-    certified_kind = np.isin(kind, ["member", "suspended", "removed", "joined"])
+    certified_kind = np.isin(kind, CERTIFIED_KINDS)
     # Certified importers are the larger traders.
-    volume = rng.lognormal(0.0, 1.0, size=n) * np.where(certified_kind, 3.0, 1.0)
+    volume = rng.lognormal(0.0, e.importer_size_sigma, size=n) * np.where(certified_kind, 3.0, 1.0)
     return pl.DataFrame({
         "importer_number": _importer_numbers(rng, n),
         "kind": kind,
@@ -128,6 +177,7 @@ def _importers(rng, n: int, period: tuple[date, date]) -> pl.DataFrame:
         "resume": day(span - span // 5, span + 30),  # end of a suspension
         "tier1": rng.choice([1, 2, 3], size=n, p=[0.35, 0.45, 0.20]),
         "upgraded": rng.random(n) < 0.25,
+        "risk": risk,
     }).with_columns(pl.col("since", "change", "resume").cast(pl.Date))
 
 
@@ -195,8 +245,8 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     ports = _ports()
     zones = sorted(ports["time_zone"].unique().to_list())
 
-    imp = _importers(rng, max(60, entries // 150), period)
-    certified_kind = imp["kind"].is_in(["member", "suspended", "removed", "joined"]).to_numpy()
+    imp = _importers(rng, max(60, entries // 150), period, effects)
+    certified_kind = imp["kind"].is_in(CERTIFIED_KINDS).to_numpy()
     imp_idx = rng.choice(len(imp), size=entries, p=(imp["volume"] / imp["volume"].sum()).to_numpy())
     steps.update()
 
@@ -248,7 +298,7 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     fast_p = pl.when(pl.col("certified")).then(e.fast_share_certified).otherwise(e.fast_share_uncertified)
     n = entries
     df = df.with_columns(
-        (pl.Series(rng.random(n)) < base_rate * mult.fill_null(1.0)).alias("examined"),
+        (pl.Series(rng.random(n)) < base_rate * mult.fill_null(1.0) * pl.col("risk")).alias("examined"),
         pl.when(~truck).then(pl.lit(None, pl.String))
         .when(pl.Series(rng.random(n)) < 0.05).then(pl.lit(None, pl.String))
         .when(pl.Series(rng.random(n)) < fast_p).then(pl.lit("FAST")).otherwise(pl.lit("STANDARD")).alias("lane_type"),
@@ -282,6 +332,8 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     truth.update({
         "seed": seed, "entries": entries, "formats": formats, "period_start": str(period[0]),
         "period_end_exclusive": str(period[1]), "effects": dataclasses.asdict(effects),
+        "causal_exam_multiplier_by_tier": effects.causal_exam_multiplier,
+        "switching_importers": int(imp.filter(pl.col("kind").is_in(["joined", "suspended", "removed"])).height),
         "certified_entry_share": float(df["certified"].mean()),
         "examined_entry_share": float(df["examined"].mean()),
     })

@@ -26,6 +26,9 @@ schedule_d_ports = reference_asset("schedule_d_ports", "schedule_d_ports.csv",
                                    "CBP Schedule D ports with their IANA time zones (assets/reference).")
 bwt_crossings = reference_asset("bwt_crossings", "bwt_crossings.csv",
                                 "Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
+hts_sections = reference_asset("hts_sections", "hts_sections.csv",
+                               "HTS chapters with their tariff schedule section (assets/reference): a stratum of the "
+                               "exam-rate ratios.")
 
 
 def raw_asset(source: str) -> dg.AssetsDefinition:

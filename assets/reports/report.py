@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,8 @@ from assets.reports.charts import STATUS_COLORS  # noqa: E402
 from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
 
 VERDICT_COLORS = {"SUPPORTED": "#1b7837", "CONTRADICTED": "#b2182b", "INCONCLUSIVE": "#777777",
-                  "INSUFFICIENT_DATA": "#bbbbbb"}
-MEASURE_LABELS = {"risk_ratio": "risk ratio, certified / uncertified (log scale; < 1 = benefit)",
+                  "INSUFFICIENT_DATA": "#bbbbbb", "NOT_SHOWN": "#777777", "NOT_MEASURABLE": "#bbbbbb"}
+MEASURE_LABELS = {"rate_ratio": "exam-rate ratio, certified / uncertified (log scale; < 1 = benefit)",
                   "difference_in_median_hours": "difference in median hours, certified - uncertified (symmetric log scale; < 0 = benefit)",
                   "difference_in_mean_minutes": "FAST - standard lane delay, minutes (< 0 = benefit)"}
 
@@ -35,7 +36,9 @@ MEASURE_LABELS = {"risk_ratio": "risk ratio, certified / uncertified (log scale;
 @dataclass
 class ReportData:
     month: str
+    claims: pl.DataFrame  # the month and ALL
     scorecard: pl.DataFrame  # the month and ALL
+    sensitivity: pl.DataFrame  # ALL
     trend: pl.DataFrame
     audit: pl.DataFrame
     rejections: pl.DataFrame
@@ -46,7 +49,10 @@ class ReportData:
 
 def load(analytics: Path, month: str) -> ReportData:
     with duckdb.connect(str(analytics), read_only=True) as con:
+        claims = con.sql("SELECT * FROM marts.ctpat_claims WHERE month IN (?, 'ALL') ORDER BY month = 'ALL'",
+                         params=[month]).pl()
         card = con.sql("SELECT * FROM marts.ctpat_benefits WHERE month IN (?, 'ALL')", params=[month]).pl()
+        sensitivity = con.sql("SELECT * FROM marts.ctpat_benefit_sensitivity WHERE month = 'ALL'").pl()
         trend = con.sql("SELECT * FROM marts.exam_rates_by_month WHERE month <= ? ORDER BY month", params=[month]).pl()
         audit = con.sql("SELECT source, status, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS "
                         "rows_loaded, sum(rows_rejected) AS rows_rejected FROM marts.load_audit GROUP BY ALL "
@@ -54,7 +60,7 @@ def load(analytics: Path, month: str) -> ReportData:
         rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
         run_id, inputs, version = con.execute("SELECT run_id, input_files, code_version FROM marts.published_runs "
                                               "ORDER BY published_at DESC LIMIT 1").fetchone()
-    return ReportData(month, card, trend, audit, rejections, json.loads(inputs), version, run_id)
+    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, json.loads(inputs), version, run_id)
 
 
 def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
@@ -79,9 +85,9 @@ def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
             ax.annotate(f"{row['month']} {row['verdict'].lower().replace('_', ' ')} (n={row['certified_n']:,}/"
                         f"{row['uncertified_n']:,})", (row["effect"], y), xytext=(0, 6), textcoords="offset points",
                         fontsize=6.5, ha="center", color=color)
-        null = 1.0 if measure == "risk_ratio" else 0.0
+        null = 1.0 if measure == "rate_ratio" else 0.0
         ax.axvline(null, color="black", linewidth=0.8, linestyle="--")
-        if measure == "risk_ratio":
+        if measure == "rate_ratio":
             ax.set_xscale("log")
         elif measure == "difference_in_median_hours":
             ax.set_xscale("symlog", linthresh=1.0)  # detentions last weeks, inspection waits hours
@@ -120,23 +126,68 @@ def trend_chart(trend: pl.DataFrame, month: str, path: Path) -> None:
 def _fmt(value, measure: str | None = None) -> str:
     if value is None:
         return "–"
-    if measure == "risk_ratio":
+    if measure == "rate_ratio":
         return f"{value:.3f}"
     if isinstance(value, float):
         return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
+DESIGNS = [
+    ("Across importers (cross-sectional)",
+     "certified entries against uncertified entries of the same port and mode (exam rates: also the same country of "
+     "origin and HTS section). Rules out that certified traffic simply moves through faster ports or modes; cannot "
+     "rule out that the importers who join were low-risk to begin with: CBP certifies low-risk traders by design."),
+    ("Within importers",
+     "each importer whose CTPAT status changed, compared with itself: its certified months against its uncertified "
+     "months at the same port and mode (exam rates: with month effects). Who chooses to join cannot explain it; "
+     "something else that changed in the importer when it joined still could. Needs 10 such importers."),
+    ("Crude",
+     "the plain certified against uncertified comparison, printed beside each adjusted one to show what the "
+     "adjustment changed."),
+    ("Uncertainty",
+     "every 95 % interval treats importers, not entries, as the independent units (deleting one importer at a "
+     "time), so one large importer cannot make a difference look certain. E-value: how strongly an unmeasured "
+     "confounder would have to be tied to both certification and exams to explain a ratio away."),
+]
+
+
+def _interval(low, high, measure) -> str:
+    return f"{_fmt(low, measure)} to {_fmt(high, measure)}" if low is not None else "–"
+
+
 def scorecard_rows(card: pl.DataFrame) -> list[list[str]]:
-    header = ["month", "benefit", "certified", "uncertified", "effect", "95% CI", "crude", "n cert / uncert", "verdict"]
+    header = ["month", "benefit", "design", "certified", "uncertified", "effect", "95% CI", "crude (95% CI)",
+              "E-value", "n cert / uncert", "importers", "verdict"]
     rows = [header]
     for r in card.iter_rows(named=True):
-        ci = (f"{_fmt(r['effect_ci_low'], r['measure'])} to {_fmt(r['effect_ci_high'], r['measure'])}"
-              if r["effect_ci_low"] is not None else "–")
-        value_measure = "risk_ratio" if r["measure"] == "risk_ratio" else None
-        rows.append([r["month"], r["benefit"], _fmt(r["certified_value"], value_measure),
-                     _fmt(r["uncertified_value"], value_measure), _fmt(r["effect"], r["measure"]), ci,
-                     _fmt(r["crude_effect"], r["measure"]), f"{r['certified_n']:,} / {r['uncertified_n']:,}", r["verdict"]])
+        value_measure = "rate_ratio" if r["measure"] == "rate_ratio" else None
+        crude = (f"{_fmt(r['crude_effect'], r['measure'])} ({_interval(r['crude_ci_low'], r['crude_ci_high'], r['measure'])})"
+                 if r["crude_effect"] is not None else "–")
+        importers = (f"{r['switching_importers']:,} changed status" if r["design"] == "within_importer"
+                     else f"{r['certified_importers']:,} / {r['uncertified_importers']:,}"
+                     if r["certified_importers"] is not None else "–")
+        rows.append([r["month"], r["benefit"], r["design"].replace("_", " "), _fmt(r["certified_value"], value_measure),
+                     _fmt(r["uncertified_value"], value_measure), _fmt(r["effect"], r["measure"]),
+                     _interval(r["effect_ci_low"], r["effect_ci_high"], r["measure"]), crude,
+                     _fmt(r["e_value"], "rate_ratio"), f"{r['certified_n']:,} / {r['uncertified_n']:,}", importers,
+                     r["verdict"]])
+    return rows
+
+
+def sensitivity_rows(frame: pl.DataFrame) -> list[list[str]]:
+    rows = [["benefit", "specification", "effect", "95% CI", "n cert / uncert", "verdict"]]
+    for r in frame.iter_rows(named=True):
+        rows.append([r["benefit"], r["specification"].replace("_", " "), _fmt(r["effect"], r["measure"]),
+                     _interval(r["ci_low"], r["ci_high"], r["measure"]), f"{r['certified_n']:,} / {r['uncertified_n']:,}",
+                     r["verdict"]])
+    return rows
+
+
+def claim_rows(claims: pl.DataFrame) -> list[list[str]]:
+    rows = [["period", "CBP's claim", "verdict", "answer"]]
+    for r in claims.iter_rows(named=True):
+        rows.append([r["month"], r["claim"].replace("_", " "), r["verdict"], r["answer"]])
     return rows
 
 
@@ -170,14 +221,23 @@ def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> i
             pages += 1
 
         fig = plt.figure(figsize=(11.7, 8.3))
+        fig.suptitle(f"Does CTPAT deliver what CBP promises? {data.month} and the whole period", fontsize=14, y=0.97)
+        y = 0.92
+        for r in data.claims.iter_rows(named=True):
+            period = "whole period" if r["month"] == "ALL" else r["month"]
+            fig.text(0.03, y, f"{r['claim'].replace('_', ' ')} ({period}): {r['verdict']}", fontsize=7.5,
+                     weight="bold", va="top")
+            wrapped = textwrap.fill(r["answer"], 190)
+            fig.text(0.05, y - 0.017, wrapped, fontsize=6.5, va="top")
+            y -= 0.017 + 0.0125 * (wrapped.count("\n") + 1) + 0.008
+        page(fig)
+        fig = plt.figure(figsize=(11.7, 8.3))
         fig.suptitle(f"CTPAT benefit scorecard, {data.month}", fontsize=14, y=0.97)
-        ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
-        ax.axis("off")
-        rows = scorecard_rows(data.scorecard)
-        table = ax.table(cellText=rows[1:], colLabels=rows[0], loc="upper center", cellLoc="left")
-        table.auto_set_font_size(False)
-        table.set_fontsize(6.5)
-        table.auto_set_column_width(list(range(len(rows[0]))))
+        designs = "\n".join(textwrap.fill(f"{name}: {text}", 200) for name, text in DESIGNS)
+        fig.text(0.02, 0.93, designs, fontsize=6, va="top")
+        # One monospaced text block: a matplotlib table measures every cell's text several times.
+        fig.text(0.02, 0.93 - 0.0125 * (designs.count("\n") + 2), _text_table(scorecard_rows(data.scorecard)),
+                 family="monospace", fontsize=5.2, va="top")
         page(fig)
         for caption, chart in charts:
             fig = plt.figure(figsize=(11.7, 8.3))
@@ -192,8 +252,8 @@ def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> i
             ax = fig.add_axes(box)
             ax.axis("off")
             if not frame.is_empty():
-                ax.table(cellText=[[_fmt(v) for v in r] for r in frame.rows()], colLabels=frame.columns,
-                         loc="upper center", cellLoc="left").set_fontsize(7)
+                ax.text(0, 1, _text_table([frame.columns, *[[_fmt(v) for v in r] for r in frame.rows()]]),
+                        family="monospace", fontsize=7, va="top", transform=ax.transAxes)
         page(fig)
         fig = plt.figure(figsize=(11.7, 8.3))
         fig.suptitle("Provenance: input files (SHA-256) and code version", fontsize=12, y=0.97)
@@ -202,6 +262,13 @@ def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> i
         fig.text(0.03, 0.92, "\n".join(lines[:70]), family="monospace", fontsize=6, va="top")
         page(fig)
     return pages
+
+
+def _text_table(rows: list[list[str]]) -> str:
+    """Rows as aligned monospaced text, the header underlined."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
 
 
 def _table_html(rows: list[list[str]]) -> str:
@@ -213,10 +280,15 @@ def _table_html(rows: list[list[str]]) -> str:
 def write_html(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> None:
     """A single page with every chart embedded (data: URIs), so it can be mailed or archived alone."""
     verdict_css = "".join(f'td.v-{k} {{ color: {c}; font-weight: bold; }}' for k, c in VERDICT_COLORS.items())
-    card = scorecard_rows(data.scorecard)
-    card_html = _table_html(card).replace("<td>SUPPORTED</td>", '<td class="v-SUPPORTED">SUPPORTED</td>')
-    for verdict in ("CONTRADICTED", "INCONCLUSIVE", "INSUFFICIENT_DATA"):
-        card_html = card_html.replace(f"<td>{verdict}</td>", f'<td class="v-{verdict}">{verdict}</td>')
+
+    def with_verdicts(table: str) -> str:
+        for verdict in VERDICT_COLORS:
+            table = table.replace(f"<td>{verdict}</td>", f'<td class="v-{verdict}">{verdict}</td>')
+        return table
+    card_html = with_verdicts(_table_html(scorecard_rows(data.scorecard)))
+    claims_html = with_verdicts(_table_html(claim_rows(data.claims)))
+    sensitivity_html = with_verdicts(_table_html(sensitivity_rows(data.sensitivity)))
+    designs = "".join(f"<li><strong>{html.escape(name)}</strong>: {html.escape(text)}</li>" for name, text in DESIGNS)
     figures = "".join(
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
         f'{base64.b64encode(chart.read_bytes()).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
@@ -240,12 +312,15 @@ footer {{ font-size: 0.75em; color: #555; border-top: 1px solid #ccc; margin-top
 </style></head>
 <body>
 <h1>CTPAT benefit report, {html.escape(data.month)}</h1>
-<p>Does CTPAT certification buy fewer exams, priority inspections, faster release and shorter border waits?
-Effects are certified relative to uncertified traffic: a benefit shows as a ratio below 1 or a difference below 0.
-Exam-rate ratios are Mantel-Haenszel estimates over port x mode strata (the crude ratio beside them shows how much
-trade mix alone would suggest); time differences compare medians within port and mode.</p>
+<h2>Does CTPAT deliver what CBP promises?</h2>
+{claims_html}
+<h2>What each design can and cannot rule out</h2>
+<ul>{designs}</ul>
 <h2>Scorecard</h2>
+<p>Effects are certified relative to uncertified traffic: a benefit shows as a ratio below 1 or a difference below 0.</p>
 {card_html}
+<h2>Does the answer depend on the specification? (whole period)</h2>
+{sensitivity_html}
 <h2>Charts</h2>
 {figures}
 <h2>Data quality</h2>

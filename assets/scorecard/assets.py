@@ -1,38 +1,63 @@
-"""The CTPAT benefit scorecard, estimated from the warehouse facts (published as marts.ctpat_benefits)."""
+"""The CTPAT benefit scorecard, estimated from the warehouse facts (published as
+marts.ctpat_benefits, marts.ctpat_benefit_sensitivity and marts.ctpat_claims)."""
 
 import time
 
 import dagster as dg
+import duckdb
+import polars as pl
 
 from assets.partitions import listed_months
 from assets.resources import WAREHOUSE_POOL, Warehouse
-from assets.scorecard.benefits import scorecard
+from assets.scorecard.benefits import COLUMNS, scorecard
+from assets.scorecard.claims import claims
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
 
-class ScorecardConfig(dg.Config):
-    bootstrap_resamples: int = 1000
+def _replace_months(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Delete the frame's months from the table and insert the frame (the table is created from it)."""
+    con.register("frame", frame)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM frame LIMIT 0")
+    con.execute(f"DELETE FROM {table} WHERE month IN (SELECT DISTINCT month FROM frame)")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+    con.unregister("frame")
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings",
+def _stored_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'scorecard' "
+                                      "AND table_name = 'ctpat_benefits' ORDER BY column_index").fetchall()]
+
+
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings", "hts_sections",
                                                                   *(["month_marts", n] for n in MONTH_MARTS)],
-          description="CTPAT benefits per month and for ALL: Mantel-Haenszel exam-rate ratios, bootstrap median "
-                      "differences, FAST vs standard lane delay, with 95% CIs and verdicts (assets/scorecard).")
-def ctpat_benefit_estimates(config: ScorecardConfig, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Rows for the months rebuilt since the last publication, every border-wait month, and ALL."""
+          description="CTPAT benefits per month and for ALL, across importers (Mantel-Haenszel exam-rate ratios over "
+                      "port x mode x origin x HTS section, standardized median differences) and within importers "
+                      "(Poisson with fixed effects, each importer compared with itself), with importer-clustered 95% "
+                      "CIs, E-values, verdicts, a sensitivity table and one answer per CBP claim (assets/scorecard).")
+def ctpat_benefit_estimates(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Rows for the months rebuilt since the last publication (every month when the scorecard's
+    definition changed), every border-wait month, and ALL; then every claim from the whole table."""
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)
-        months = listed_months(con, "meta.unpublished_months")
-        card = scorecard(con, config.bootstrap_resamples, months)
-        con.register("card", card)
+        stored = _stored_columns(con)
+        redefined = bool(stored) and stored != list(COLUMNS)
+        months = None if redefined else listed_months(con, "meta.unpublished_months")
+        card = scorecard(con, months)
+        loaded = {s for (s,) in con.execute("SELECT DISTINCT source FROM meta.files WHERE status = 'loaded' "
+                                            "AND rows_read > rows_rejected").fetchall()}
         con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE TABLE IF NOT EXISTS scorecard.ctpat_benefits AS SELECT * FROM card LIMIT 0")
-        con.execute("DELETE FROM scorecard.ctpat_benefits WHERE month IN (SELECT DISTINCT month FROM card)")
-        con.execute("INSERT INTO scorecard.ctpat_benefits BY NAME SELECT * FROM card")
+        if redefined:
+            con.execute("DROP TABLE scorecard.ctpat_benefits; DROP TABLE IF EXISTS scorecard.ctpat_benefit_sensitivity")
+        _replace_months(con, "scorecard.ctpat_benefits", card.benefits)
+        _replace_months(con, "scorecard.ctpat_benefit_sensitivity", card.sensitivity)
+        answers = claims(con.sql("SELECT * FROM scorecard.ctpat_benefits").pl(), loaded)
+        con.register("answers", answers)
+        con.execute("CREATE OR REPLACE TABLE scorecard.ctpat_claims AS SELECT * FROM answers")
+        con.unregister("answers")
         con.execute("COMMIT")
-        con.unregister("card")
-    overall = card.filter(card["month"] == "ALL")
+    overall = answers.filter(pl.col("month") == "ALL")
     return dg.MaterializeResult(metadata={
-        "rows": card.height, "months": ", ".join(months) or "none", "seconds": round(time.perf_counter() - started, 3),
-        "verdicts_ALL": dg.MetadataValue.md("\n".join(f"- {b}: {v}" for b, v in overall.select("benefit", "verdict").rows()))})
+        "rows": card.benefits.height, "months": ", ".join(sorted(set(card.benefits["month"]))) or "none",
+        "seconds": round(time.perf_counter() - started, 3),
+        "claims_ALL": dg.MetadataValue.md("\n".join(f"- {c}: {v}" for c, v in overall.select("claim", "verdict").rows()))})
