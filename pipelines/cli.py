@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-peers", action="store_true", help="skip GX pandas and plain pandas")
     bench.add_argument("--no-incremental", action="store_true", help="skip the one-new-month measurement")
 
+    answers = sub.add_parser("claims", help="print the answer to each CBP claim from the published marts")
+    answers.add_argument("--marts", help="analyst DuckDB file ($EXAM_RISK_ANALYTICS)")
+    answers.add_argument("--month", default="ALL", help="YYYY-MM, or ALL for the whole period (default)")
+
     bwt = sub.add_parser("bench-bwt", help="measure the Border Wait Times ingest rate")
     bwt.add_argument("--snapshots", type=int, default=2000)
 
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         bench(args.entries, args.repeat, args.out, args.data.resolve(), peers=not args.no_peers,
               incremental=not args.no_incremental, months=args.months)
         return 0
+    if args.command == "claims":
+        return print_claims(Path(args.marts or env("EXAM_RISK_ANALYTICS")), args.month)
     if args.command == "bench-bwt":
         from pipelines.bench_bwt import main as bench_bwt
 
@@ -90,3 +96,26 @@ def main(argv: list[str] | None = None) -> int:
                            accept=args.accept, verbose=args.verbose)
     print(outcome.message, file=sys.stdout if outcome.exit_code == 0 else sys.stderr)
     return outcome.exit_code
+
+
+def print_claims(analytics: Path, month: str) -> int:
+    """marts.ctpat_claims for one month (or ALL), one claim per paragraph."""
+    import textwrap
+
+    import duckdb
+
+    if not analytics.is_file():
+        print(f"error: no analyst file at {analytics}: run `python -m pipelines run` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        rows = con.execute("SELECT claim, verdict, answer FROM marts.ctpat_claims WHERE month = ? ORDER BY claim",
+                           [month]).fetchall()
+    if not rows:
+        print(f"error: no claims for month {month} in {analytics}", file=sys.stderr)
+        return 1
+    period = "the whole period" if month == "ALL" else month
+    print(f"Does CTPAT deliver what CBP promises? ({period}; marts.ctpat_claims in {analytics})")
+    for claim, verdict, answer in rows:
+        print(f"\n{claim:<34}{verdict}")
+        print(textwrap.fill(answer, 100, initial_indent="  ", subsequent_indent="  "))
+    return 0
