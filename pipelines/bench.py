@@ -26,7 +26,7 @@ from pathlib import Path
 
 from assets.resources import REPO_ROOT
 
-STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings"), "quality": ("checked_",),
+STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings", "hts_sections"), "quality": ("checked_",),
           "warehouse": ("stg_", "fct_", "month_marts"), "scorecard": ("ctpat_benefit_estimates",),
           "marts": ("analytics_marts",), "charts": ("monthly_charts", "border_wait_charts", "monthly_report")}
 MONTHS = 13  # a year loaded, and one month more for the incremental measurement

@@ -4,12 +4,17 @@ table, one row per month x benefit x specification.
 
 Two designs answer "does certification do it?":
 - cross-sectional: certified entries against uncertified entries of the same strata (port x mode
-  x country of origin x HTS section for rates, port x mode for medians). It cannot rule out that
-  the importers who join were low-risk to begin with (CBP certifies low-risk traders by design).
+  x country of origin x HTS section for rates, port x mode for medians; for ALL also the local
+  month). It cannot rule out that the importers who join were low-risk to begin with (CBP
+  certifies low-risk traders by design).
 - within importer: each importer whose status changed compared with itself, certified against
-  uncertified, at the same port and mode (and, for rates, with month effects). Who chooses to join
-  cannot explain it; something that changed in the importer at the moment it joined still could.
+  uncertified, at the same port and mode (rates: with month effects). Who chooses to join cannot
+  explain it; something that changed in the importer at the moment it joined still could.
 Every interval treats importers, not entries, as the independent units (statistics.py).
+
+The warehouse does the counting (DuckDB: codes, samples, per-side quantiles, importer counts);
+numpy does the jackknife arithmetic on the counts. ALL's strata and cells include the month, so
+ALL reuses every month's per-stratum terms instead of computing them again.
 """
 
 from __future__ import annotations
@@ -21,24 +26,24 @@ import numpy as np
 import polars as pl
 
 from assets.resources import read_sql
+from assets.scorecard.kernels import count_runs, sum_by
 from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, RatioCounts, e_value, e_value_of_interval,
-                                         mantel_haenszel_clustered,
-                                         mean_with_ci, standardized_median_difference, verdict,
-                                         within_importer_rate_ratio)
+                                         mantel_haenszel_clustered, mean_with_ci, median_inputs, standardized_medians,
+                                         verdict, within_importer_rate_ratio)
 
 ALL = "ALL"
 RATIO, HOURS, MINUTES = "rate_ratio", "difference_in_median_hours", "difference_in_mean_minutes"
 CROSS, WITHIN, PAIRED = "cross_sectional", "within_importer", "paired_readings"
 CRUDE, PORT_MODE, FULL = "crude", "port_mode", "port_mode_origin_section"
 
-RATIO_METHOD = ("exam-rate ratio, Mantel-Haenszel over port x mode x country of origin x HTS section strata; "
-                "delete-one-importer jackknife 95% CI (t, importers - 1 df)")
+RATIO_METHOD = ("exam-rate ratio, Mantel-Haenszel over port x mode x country of origin x HTS section strata (ALL: "
+                "and month); delete-one-importer jackknife 95% CI")
 WITHIN_RATIO_METHOD = ("exam-rate ratio, Poisson with importer x port x mode and month fixed effects (offset log "
-                       "entries); delete-one-importer jackknife 95% CI (t, switching importers - 1 df)")
-MEDIAN_METHOD = ("difference in median {}: within port x mode, weighted by certified counts (crude: plain medians); "
-                 "delete-one-importer jackknife 95% CI through the Bahadur representation of each median")
-WITHIN_MEDIAN_METHOD = ("difference in median {}: within importer x port x mode (importers whose status changed), "
-                        "weighted by certified counts; delete-one-importer jackknife 95% CI")
+                       "entries); delete-one-importer jackknife 95% CI")
+MEDIAN_METHOD = ("difference in median {}: within port x mode (ALL: and month) cells, weighted by certified counts "
+                 "(crude: plain medians); delete-one-importer jackknife 95% CI through the Bahadur representation")
+WITHIN_MEDIAN_METHOD = ("difference in median {}: within importer x port x mode cells (importers whose status "
+                        "changed), weighted by certified counts; delete-one-importer jackknife 95% CI")
 
 
 @dataclass(frozen=True)
@@ -88,17 +93,19 @@ SENSITIVITY_COLUMNS = {"month": pl.String, "benefit": pl.String, "specification"
                        "switching_importers": pl.Int64, "effect": pl.Float64, "ci_low": pl.Float64,
                        "ci_high": pl.Float64, "verdict": pl.String}
 
-# The ratio benefits: which count is the case, and which certified rows are the exposed side.
+# Ratio benefit -> (cases counted, tier of the certified side or None for every tier).
 RATIO_CASES = {"fewer_exams": ("examined", None), "fewer_exams_tier1": ("examined", 1),
                "fewer_exams_tier2": ("examined", 2), "fewer_exams_tier3": ("examined", 3),
                "forced_labor_detention_rate": ("detained", None)}
-# Within-importer ratio benefit -> (case count, the cross-sectional benefit it is a specification of).
+# Within-importer ratio benefit -> (cases counted, the cross-sectional benefit it is a specification of).
 WITHIN_RATIOS = {"fewer_exams_within_importer": ("examined", "fewer_exams")}
-# Medians: sample, its filter, and the within-importer benefit that mirrors it (if published).
-MEDIANS = {"inspection_priority": ("inspection_wait_sample", None, "inspection_priority_within_importer"),
-           "faster_release_unexamined": ("release_sample", ~pl.col("examined"), "faster_release_unexamined_within_importer"),
-           "faster_release_examined": ("release_sample", pl.col("examined"), None),
-           "forced_labor_detention_hours": ("detention_hours_sample", None, None)}
+# Medians: sample query, its filter, and the within-importer benefit that mirrors it (if published).
+MEDIANS = {"inspection_priority": ("inspection_wait_sample", "true", "inspection_priority_within_importer"),
+           "faster_release_unexamined": ("release_sample", "NOT examined", "faster_release_unexamined_within_importer"),
+           "faster_release_examined": ("release_sample", "examined", None),
+           "forced_labor_detention_hours": ("detention_hours_sample", "true", None)}
+CODES = {"scorecard_months": "month_codes", "scorecard_importers": "importer_codes", "scorecard_cells": "cell_codes",
+         "scorecard_origin_sections": "origin_section_codes"}
 
 
 @dataclass(frozen=True)
@@ -107,84 +114,130 @@ class Scorecard:
     sensitivity: pl.DataFrame
 
 
+@dataclass
+class Rows:
+    """The scorecard and sensitivity rows collected so far, for the months asked for and ALL."""
+
+    months: list[str]  # every month of the facts, in order (their index is the month code)
+    wanted: set[str]
+    card: list[dict]
+    sensitivity: list[dict]
+
+    def month_names(self) -> list[str]:
+        return [*self.months, ALL]
+
+    def emit(self, index: int) -> bool:
+        return self.month_names()[index] in self.wanted
+
+
 def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> Scorecard:
     """Every benefit for the given months (default: every month of entries), every month of border
     readings, and ALL (which pools every month, so it reads every month's facts)."""
-    for table, query in (("scorecard_importers", "importer_codes"), ("scorecard_cells", "cell_codes")):
+    for table, query in CODES.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {read_sql(f'scorecard/{query}.sql')}")
-    pairs = con.sql(read_sql("scorecard/exam_pairs.sql")).pl()
-    lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort("month", "port_number",
-                                                                              "fast_delay_minutes", "standard_delay_minutes")
-    entry_months = sorted(set(pairs["month"].unique()) if months is None else set(months))
-    wanted = sorted(set(entry_months) | set(lane_pairs["month"].unique())) + [ALL]
-    rows: list[dict] = []
-    sensitivity: list[dict] = []
-    for grouping, part in _groupings(pairs, entry_months):
-        _ratio_rows(part, rows, sensitivity)
-        _within_ratio_rows(part, grouping, rows, sensitivity)
-    for name, (query, where, within) in MEDIANS.items():
-        sample = con.sql(read_sql(f"scorecard/{query}.sql")).pl()
-        if where is not None:
-            sample = sample.filter(where).drop("examined")
-        _median_rows(sample, entry_months, BY_NAME[name], BY_NAME.get(within or ""), rows, sensitivity)
-    rows += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], wanted)
-    con.execute("DROP TABLE scorecard_importers; DROP TABLE scorecard_cells")
-    return Scorecard(_card(rows, wanted), _sensitivity(sensitivity))
-
-
-def _groupings(pairs: pl.DataFrame, months: list[str]):
-    """The pairs of the requested months (grouped by month), then of every month pooled as ALL."""
-    yield "month", pairs.filter(pl.col("month").is_in(months))
-    yield ALL, pairs.group_by("importer", "cell", "stratum", "certified", "tier").agg(
-        pl.col("entries", "examined_entries", "detained_entries").sum()).with_columns(pl.lit(ALL).alias("month"))
+    all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
+    lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort(
+        "month", "port_number", "fast_delay_minutes", "standard_delay_minutes")
+    wanted = set(all_months if months is None else months) & set(all_months) | {ALL}
+    rows = Rows(all_months, wanted, [], [])
+    if all_months:
+        _ratio_rows(con.sql(read_sql("scorecard/exam_entries.sql")).fetchnumpy(), rows)
+        _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
+        for name, (query, where, within) in MEDIANS.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_sample AS SELECT month, importer, cell, certified, "
+                        f"value, 0 AS whole FROM ({read_sql(f'scorecard/{query}.sql')}) WHERE {where}")
+            _median_rows(con, BY_NAME[name], BY_NAME.get(within or ""), rows)
+        con.execute("DROP TABLE IF EXISTS scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
+    lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
+    rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
+    for table in CODES:
+        con.execute(f"DROP TABLE {table}")
+    return Scorecard(_card(rows.card, lane_months), _sensitivity(rows.sensitivity))
 
 
 # ---------------------------------------------------------------------------------------------
 # Ratios
 # ---------------------------------------------------------------------------------------------
 
-def _wide(part: pl.DataFrame, level: str) -> pl.DataFrame:
-    """One row per month x importer x stratum of the specification, every side's counts as columns."""
-    stratum = {CRUDE: pl.lit(0, pl.Int32), PORT_MODE: pl.col("cell"), FULL: pl.col("stratum")}[level]
-    cert, unc = pl.col("certified"), ~pl.col("certified")
-    columns = [pl.col("entries").filter(cert).sum().alias("n1"), pl.col("entries").filter(unc).sum().alias("n0"),
-               pl.col("examined_entries").filter(cert).sum().alias("examined1"),
-               pl.col("examined_entries").filter(unc).sum().alias("examined0"),
-               pl.col("detained_entries").filter(cert).sum().alias("detained1"),
-               pl.col("detained_entries").filter(unc).sum().alias("detained0")]
-    for tier in (1, 2, 3):
-        mine = cert & (pl.col("tier") == tier)
-        columns += [pl.col("entries").filter(mine).sum().alias(f"n1_tier{tier}"),
-                    pl.col("examined_entries").filter(mine).sum().alias(f"examined1_tier{tier}")]
-    return part.with_columns(stratum.alias("_stratum")).group_by("month", "importer", "_stratum").agg(columns).sort(
-        "month", "importer", "_stratum")
+# An entry's side and outcome in 5 bits: certified, tier (2 bits), examined, detained; and which
+# counts each combination adds to (FLAG_OF_BITS[bits, flag]).
+CERTIFIED_BIT, TIER_SHIFT, EXAMINED_BIT, DETAINED_BIT = 1, 1, 8, 16
 
 
-def _ratio_rows(part: pl.DataFrame, rows: list, sensitivity: list) -> None:
-    months = sorted(part["month"].unique())
-    if not months:
+def _flags() -> tuple[list[str], np.ndarray]:
+    bits = np.arange(32)
+    certified, tier = (bits & CERTIFIED_BIT) > 0, (bits >> TIER_SHIFT) & 3
+    examined, detained = (bits & EXAMINED_BIT) > 0, (bits & DETAINED_BIT) > 0
+    flags = {"n1": certified, "examined1": certified & examined, "detained1": certified & detained,
+             "n0": ~certified, "examined0": ~certified & examined, "detained0": ~certified & detained}
+    for t in (1, 2, 3):
+        flags[f"n1_tier{t}"] = certified & (tier == t)
+        flags[f"examined1_tier{t}"] = certified & (tier == t) & examined
+    return list(flags), np.stack(list(flags.values()), axis=1).astype(np.int32)
+
+
+FLAGS, FLAG_OF_BITS = _flags()
+
+
+def _ratio_rows(e: dict, rows: Rows) -> None:
+    """Every ratio benefit and specification, from one row per entry: counts per importer and
+    stratum, then the Mantel-Haenszel jackknife per month, and pooled for ALL with the same
+    month-inclusive strata; crude ALL pools the months.
+
+    The counting is one integer sort: each entry's key (month, cell, importer, origin x section)
+    carries its side and outcome in its 5 low bits, so sorted keys are runs of equal (pair,
+    outcome), and every count is a bincount of the run lengths."""
+    if len(e["month"]) == 0:
         return
-    results = {}
-    for level in (CRUDE, PORT_MODE, FULL):
-        wide = _wide(part, level)
-        group = wide["month"].replace_strict({m: i for i, m in enumerate(months)}, return_dtype=pl.Int64).to_numpy()
-        importer, stratum = wide["importer"].to_numpy(), wide["_stratum"].to_numpy()
-        for name, (case, tier) in RATIO_CASES.items():
-            suffix = f"_tier{tier}" if tier else ""
-            counts = RatioCounts(group, importer, stratum, wide[f"{case}1{suffix}"].to_numpy(),
-                                 wide[f"n1{suffix}"].to_numpy(), wide[f"{case}0"].to_numpy(), wide["n0"].to_numpy())
-            results[name, level] = mantel_haenszel_clustered(counts, len(months))
+    n_months = len(rows.months)
+    month, importer, cell, origin = (e[c].astype(np.int64) for c in ("month", "importer", "cell", "origin_section"))
+    n_importers, n_cells, n_origins = int(importer.max()) + 1, int(cell.max()) + 1, int(origin.max()) + 1
+    outcome = (e["certified"] * CERTIFIED_BIT + (e["tier"].astype(np.int64) << TIER_SHIFT)
+               + e["examined"] * EXAMINED_BIT + e["detained"] * DETAINED_BIT)
+    key = np.sort((((month * n_cells + cell) * n_importers + importer) * n_origins + origin) * 32 + outcome)
+    del month, importer, cell, origin, outcome
+    pair_key, counted = count_runs(key, FLAG_OF_BITS)
+    del key
+    counts = {name: counted[:, f] for f, name in enumerate(FLAGS)}
+    rest = pair_key // n_origins
+    p_importer, p_cell, p_month = rest % n_importers, (rest // n_importers) % n_cells, rest // n_importers // n_cells
+    levels = {FULL: (p_month, p_importer, p_cell * n_origins + pair_key % n_origins, counts)}
+    new_run = np.r_[True, rest[1:] != rest[:-1]]  # pairs come in runs of one (month, cell, importer)
+    runs = np.flatnonzero(new_run)
+    port_mode = sum_by(np.cumsum(new_run) - 1, counted, len(runs))
+    levels[PORT_MODE] = (p_month[runs], p_importer[runs], p_cell[runs], dict(zip(FLAGS, port_mode.T)))
+    crude_key = p_month * n_importers + p_importer
+    present = np.flatnonzero(np.bincount(crude_key, minlength=n_months * n_importers))
+    position = np.zeros(n_months * n_importers, dtype=np.int64)
+    position[present] = np.arange(len(present))
+    by_importer = sum_by(position[crude_key], counted, len(present))
+    levels[CRUDE] = (present // n_importers, present % n_importers, np.zeros(len(present), dtype=np.int64),
+                     dict(zip(FLAGS, by_importer.T)))
+    results: dict = {}
+    for level, (group, imp, stratum, c) in levels.items():
+        for name, (case, t) in RATIO_CASES.items():
+            suffix = f"_tier{t}" if t else ""
+            counts_for = RatioCounts(group, imp, stratum, c[f"{case}1{suffix}"], c[f"n1{suffix}"], c[f"{case}0"], c["n0"])
+            results[name, level] = mantel_haenszel_clustered(counts_for, n_months, pooled=level != CRUDE)
+            if level == CRUDE:  # ALL's crude ratio pools the months: one stratum, every importer once
+                pooled = RatioCounts(np.zeros(n_importers, dtype=np.int64), np.arange(n_importers),
+                                     np.zeros(n_importers, dtype=np.int64),
+                                     *sum_by(imp, np.stack([c[x] for x in (f"{case}1{suffix}", f"n1{suffix}",
+                                                                           f"{case}0", "n0")], axis=1), n_importers).T)
+                results[name, level] = (results[name, level], mantel_haenszel_clustered(pooled, 1))
     for name in RATIO_CASES:
         benefit = BY_NAME[name]
-        for i, month in enumerate(months):
-            full, crude = results[name, FULL], results[name, CRUDE]
-            row = _ratio_row(benefit, month, full, i, crude)
-            rows.append(row)
+        for i, month_name in enumerate(rows.month_names()):
+            if not rows.emit(i):
+                continue
+            part, j = (0, i) if i < n_months else (1, 0)  # ALL is the pooled result
+            full, crude = results[name, FULL][part], results[name, CRUDE][part]
+            rows.card.append(_ratio_row(benefit, month_name, full, j, crude))
             for level in (CRUDE, PORT_MODE, FULL):
-                r = results[name, level]
-                sensitivity.append(_sensitivity_row(month, name, level, benefit, r.rr[i], r.ci_low[i], r.ci_high[i],
-                                                    r.certified_n[i], r.uncertified_n[i], r.importers[i], None,
-                                                    r.certified_importers[i], r.uncertified_importers[i]))
+                r = results[name, level][part]
+                rows.sensitivity.append(_sensitivity_row(
+                    month_name, name, level, benefit, r.rr[j], r.ci_low[j], r.ci_high[j], r.certified_n[j],
+                    r.uncertified_n[j], r.importers[j], None, r.certified_importers[j], r.uncertified_importers[j]))
 
 
 def _value(x) -> float | None:
@@ -205,101 +258,101 @@ def _ratio_row(benefit: Benefit, month: str, r, i: int, crude) -> dict:
             "crude_ci_high": _value(crude.ci_high[i])}
 
 
-def _within_ratio_rows(part: pl.DataFrame, grouping: str, rows: list, sensitivity: list) -> None:
-    """Per month: the month's own cells (no month effects); ALL: every month, with month effects."""
-    cells = part.group_by("month", "importer", "cell", "certified").agg(
-        pl.col("entries", "examined_entries", "detained_entries").sum())
+def _within_ratio_rows(cells: dict, rows: Rows) -> None:
+    """Per month: the month's own cells (no month effects), of the importers with both statuses in
+    it; ALL: every month, with month effects, every importer (those whose status never changes
+    inform the month effects)."""
+    if len(cells["importer"]) == 0:
+        return
+    n_cells = int(cells["cell"].max()) + 1
+    importer, month, d = cells["importer"].astype(np.int64), cells["month"].astype(np.int64), cells["certified"]
+    data = {"importer": importer, "fe": importer * n_cells + cells["cell"], "month": month, "d": d.astype(np.int64),
+            "n": cells["entries"]}
+    n_importers = int(importer.max()) + 1
     for name, (case, parent) in WITHIN_RATIOS.items():
         benefit = BY_NAME[name]
-        for month, frame in _within_groups(cells, grouping):
-            data = frame.select(pl.col("importer"), (pl.col("importer").cast(pl.Int64) * 100_000 + pl.col("cell")).alias("fe"),
-                                pl.col("_month").alias("month"), pl.col("certified").cast(pl.Int8).alias("d"),
-                                pl.col(f"{case}_entries").alias("y"), pl.col("entries").alias("n"))
-            estimate, counts = within_importer_rate_ratio(data)
-            crude = _switchers_crude(data, counts)
-            rows.append({"month": month, "benefit": name, "certified_n": counts["certified_n"],
-                         "uncertified_n": counts["uncertified_n"], "certified_importers": None,
-                         "uncertified_importers": None, "switching_importers": counts["switching_importers"],
-                         "contributing_entries": counts["contributing_entries"],
-                         "certified_value": counts["certified_cases"] / counts["certified_n"] if counts["certified_n"] else None,
-                         "uncertified_value": (counts["uncertified_cases"] / counts["uncertified_n"]
-                                               if counts["uncertified_n"] else None),
-                         "effect": estimate.effect, "effect_ci_low": estimate.ci_low, "effect_ci_high": estimate.ci_high,
-                         **crude})
-            sensitivity.append(_sensitivity_row(month, parent, WITHIN, benefit, estimate.effect, estimate.ci_low,
-                                                estimate.ci_high, counts["certified_n"], counts["uncertified_n"],
-                                                estimate.importers, counts["switching_importers"]))
-
-
-def _within_groups(cells: pl.DataFrame, grouping: str):
-    if grouping == ALL:
-        month_codes = {m: i for i, m in enumerate(sorted(cells["month"].unique()))}
-        yield ALL, cells.with_columns(pl.col("month").replace_strict(month_codes, return_dtype=pl.Int64).alias("_month"))
-        return
-    for (month,), frame in sorted(cells.group_by("month"), key=lambda kv: kv[0]):
-        yield month, frame.with_columns(pl.lit(0, pl.Int64).alias("_month"))
-
-
-def _switchers_crude(data: pl.DataFrame, counts: dict) -> dict:
-    """The plain certified / uncertified exam-rate ratio of the switching importers' compared cells,
-    with its importer-clustered interval: what the within-importer design adjusts."""
-    both = data.group_by("fe").agg(pl.col("d").n_unique().alias("k"), pl.col("y").sum().alias("Y")).filter(
-        (pl.col("k") == 2) & (pl.col("Y") > 0))
-    compared = data.join(both.select("fe"), on="fe", how="semi").group_by("importer").agg(
-        pl.col("y").filter(pl.col("d") == 1).sum().alias("a"), pl.col("n").filter(pl.col("d") == 1).sum().alias("n1"),
-        pl.col("y").filter(pl.col("d") == 0).sum().alias("c"), pl.col("n").filter(pl.col("d") == 0).sum().alias("n0")
-    ).sort("importer")
-    if compared.is_empty():
-        return {"crude_effect": None, "crude_ci_low": None, "crude_ci_high": None}
-    r = mantel_haenszel_clustered(RatioCounts(np.zeros(compared.height, dtype=np.int64), compared["importer"].to_numpy(),
-                                              np.zeros(compared.height, dtype=np.int64), *(compared[c].to_numpy() for c in
-                                                                                           ("a", "n1", "c", "n0"))), 1)
-    return {"crude_effect": _value(r.rr[0]), "crude_ci_low": _value(r.ci_low[0]), "crude_ci_high": _value(r.ci_high[0])}
+        data["y"] = cells[case]
+        for i, month_name in enumerate(rows.month_names()):
+            if not rows.emit(i):
+                continue
+            if month_name == ALL:
+                part = data
+            else:  # only importers with both statuses in the month inform a month without month effects
+                in_month = month == i
+                both = (np.bincount(importer[in_month & d], minlength=n_importers) > 0) & (
+                    np.bincount(importer[in_month & ~d], minlength=n_importers) > 0)
+                keep = in_month & both[importer]
+                part = {c: v[keep] for c, v in data.items()}
+            estimate, counts = within_importer_rate_ratio(part)
+            rows.card.append({
+                "month": month_name, "benefit": name, "certified_n": counts["certified_n"],
+                "uncertified_n": counts["uncertified_n"], "switching_importers": counts["switching_importers"],
+                "contributing_entries": counts["contributing_entries"],
+                "certified_value": counts["certified_cases"] / counts["certified_n"] if counts["certified_n"] else None,
+                "uncertified_value": counts["uncertified_cases"] / counts["uncertified_n"] if counts["uncertified_n"] else None,
+                "effect": estimate.effect, "effect_ci_low": estimate.ci_low, "effect_ci_high": estimate.ci_high,
+                "crude_effect": counts["crude"].effect, "crude_ci_low": counts["crude"].ci_low,
+                "crude_ci_high": counts["crude"].ci_high})
+            rows.sensitivity.append(_sensitivity_row(month_name, parent, WITHIN, benefit, estimate.effect, estimate.ci_low,
+                                                     estimate.ci_high, counts["certified_n"], counts["uncertified_n"],
+                                                     estimate.importers, counts["switching_importers"]))
 
 
 # ---------------------------------------------------------------------------------------------
 # Medians
 # ---------------------------------------------------------------------------------------------
 
-def _median_rows(sample: pl.DataFrame, months: list[str], benefit: Benefit, within: Benefit | None,
-                 rows: list, sensitivity: list) -> None:
-    """Effect (port x mode cells), crude (one cell) and within importer (importer x port x mode
-    cells), for every requested month and ALL."""
-    monthly = sample.filter(pl.col("month").is_in(months))
-    pooled = sample.with_columns(pl.lit(ALL).alias("month"))
-    parts = {}
-    for level, cell, min_cell in ((PORT_MODE, pl.col("cell"), MIN_CELL), (CRUDE, pl.lit(0, pl.Int64), MIN_CELL),
-                                  (WITHIN, pl.col("importer").cast(pl.Int64) * 100_000 + pl.col("cell"), MIN_CELL_WITHIN)):
-        parts[level] = pl.concat([standardized_median_difference(frame.with_columns(cell.alias("cell")), ["month"], min_cell)
-                                  for frame in (monthly, pooled)])
-    sides = pl.concat([monthly, pooled]).group_by("month").agg(
-        pl.col("value").filter("certified").median().alias("certified_value"),
-        pl.col("value").filter(~pl.col("certified")).median().alias("uncertified_value"),
-        pl.col("certified").sum().alias("certified_n"), (~pl.col("certified")).sum().alias("uncertified_n"),
-        pl.col("importer").filter("certified").n_unique().alias("certified_importers"),
-        pl.col("importer").filter(~pl.col("certified")).n_unique().alias("uncertified_importers"))
-    effect = {r["month"]: r for r in parts[PORT_MODE].iter_rows(named=True)}
-    crude = {r["month"]: r for r in parts[CRUDE].iter_rows(named=True)}
-    inner = {r["month"]: r for r in parts[WITHIN].iter_rows(named=True)}
-    for side in sides.iter_rows(named=True):
-        month = side["month"]
-        e, c, w = effect.get(month, {}), crude.get(month, {}), inner.get(month, {})
-        rows.append({"month": month, "benefit": benefit.name, **side, "switching_importers": None,
-                     "contributing_entries": (e.get("certified_n") or 0) + (e.get("uncertified_n") or 0),
-                     "effect": e.get("effect"), "effect_ci_low": e.get("ci_low"), "effect_ci_high": e.get("ci_high"),
-                     "crude_effect": c.get("effect"), "crude_ci_low": c.get("ci_low"), "crude_ci_high": c.get("ci_high")})
+def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benefit | None, rows: Rows) -> None:
+    """Effect (port x mode cells; ALL: month x port x mode), crude (one cell per month; ALL: one
+    cell), within importer (importer x port x mode cells of the importers whose status changed;
+    ALL: pooled over months), from the sample in temp table scorecard_sample."""
+    n_months = len(rows.months)
+    results = {}
+    (cells, sides, per), (months, month_sides, month_per), (whole, whole_sides, whole_per) = median_inputs(
+        con, "scorecard_sample", [(["month", "cell"], MIN_CELL), (["month"], 1), (["whole"], 1)])
+    month_of = cells["month"].to_numpy().astype(np.int64)
+    results[PORT_MODE] = standardized_medians(sides, per, [(month_of, n_months), (np.zeros(len(month_of), np.int64), 1)])
+    crude_months, = standardized_medians(month_sides, month_per, [(months["month"].to_numpy().astype(np.int64), n_months)])
+    crude_all, = standardized_medians(whole_sides, whole_per, [(np.zeros(whole.height, dtype=np.int64), 1)])
+    results[CRUDE] = (crude_months, crude_all)
+    crude_sides = {(int(m), bool(c)): (int(n), float(q)) for m, c, n, q in zip(
+        np.repeat(months["month"].to_numpy(), 2), month_sides.certified, month_sides.n, month_sides.median)}
+    crude_sides.update({(n_months, bool(c)): (int(n), float(q))
+                        for c, n, q in zip(whole_sides.certified, whole_sides.n, whole_sides.median)})
+    # Only importers with both statuses can be compared with themselves.
+    con.execute("CREATE OR REPLACE TEMP TABLE scorecard_switchers AS SELECT * FROM scorecard_sample WHERE importer IN "
+                "(SELECT importer FROM scorecard_sample GROUP BY importer HAVING min(certified) <> max(certified))")
+    (cells, sides, per), (pooled, pooled_sides, pooled_per) = median_inputs(
+        con, "scorecard_switchers", [(["month", "importer", "cell"], MIN_CELL_WITHIN), (["importer", "cell"], MIN_CELL_WITHIN)],
+        nested=True)
+    within_months, = standardized_medians(sides, per, [(cells["month"].to_numpy().astype(np.int64), n_months)])
+    within_all, = standardized_medians(pooled_sides, pooled_per, [(np.zeros(pooled.height, dtype=np.int64), 1)])
+    results[WITHIN] = (within_months, within_all)
+    for i, month_name in enumerate(rows.month_names()):
+        if not rows.emit(i):
+            continue
+        part, j = (0, i) if i < n_months else (1, 0)
+        e, c, w = results[PORT_MODE][part], results[CRUDE][part], results[WITHIN][part]
+        certified, uncertified = crude_sides.get((i, True)), crude_sides.get((i, False))
+        rows.card.append({
+            "month": month_name, "benefit": benefit.name,
+            "certified_n": certified[0] if certified else 0, "uncertified_n": uncertified[0] if uncertified else 0,
+            "certified_value": certified[1] if certified else None, "uncertified_value": uncertified[1] if uncertified else None,
+            "certified_importers": int(c.certified_importers[j]), "uncertified_importers": int(c.uncertified_importers[j]),
+            "contributing_entries": int(e.certified_n[j] + e.uncertified_n[j]),
+            "effect": _value(e.effect[j]), "effect_ci_low": _value(e.ci_low[j]), "effect_ci_high": _value(e.ci_high[j]),
+            "crude_effect": _value(c.effect[j]), "crude_ci_low": _value(c.ci_low[j]), "crude_ci_high": _value(c.ci_high[j])})
         for level, r in ((CRUDE, c), (PORT_MODE, e), (WITHIN, w)):
-            switching = r.get("switching_importers") if level == WITHIN else None
-            sensitivity.append(_sensitivity_row(
-                month, benefit.name, level, benefit, r.get("effect"), r.get("ci_low"), r.get("ci_high"),
-                r.get("certified_n") or 0, r.get("uncertified_n") or 0, r.get("importers") or 0, switching,
-                r.get("certified_importers"), r.get("uncertified_importers")))
+            rows.sensitivity.append(_sensitivity_row(
+                month_name, benefit.name, level, benefit, r.effect[j], r.ci_low[j], r.ci_high[j], r.certified_n[j],
+                r.uncertified_n[j], r.importers[j], r.switching_importers[j] if level == WITHIN else None,
+                r.certified_importers[j], r.uncertified_importers[j]))
         if within is not None:
-            rows.append({"month": month, "benefit": within.name, "certified_n": w.get("certified_n") or 0,
-                         "uncertified_n": w.get("uncertified_n") or 0, "certified_importers": None,
-                         "uncertified_importers": None, "switching_importers": w.get("switching_importers") or 0,
-                         "contributing_entries": (w.get("certified_n") or 0) + (w.get("uncertified_n") or 0),
-                         "effect": w.get("effect"), "effect_ci_low": w.get("ci_low"), "effect_ci_high": w.get("ci_high")})
+            rows.card.append({
+                "month": month_name, "benefit": within.name, "certified_n": int(w.certified_n[j]),
+                "uncertified_n": int(w.uncertified_n[j]), "switching_importers": int(w.switching_importers[j]),
+                "contributing_entries": int(w.certified_n[j] + w.uncertified_n[j]),
+                "effect": _value(w.effect[j]), "effect_ci_low": _value(w.ci_low[j]), "effect_ci_high": _value(w.ci_high[j])})
 
 
 def _lane_wait(pairs: pl.DataFrame, benefit: Benefit, months: list[str]) -> list[dict]:

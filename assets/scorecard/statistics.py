@@ -100,12 +100,6 @@ def jackknife(estimate: np.ndarray, group: np.ndarray, replicate: np.ndarray, n_
     return np.where(none, np.nan, low), np.where(none, np.nan, high), g.astype(np.int64)
 
 
-def _codes(frame: pl.DataFrame, columns: list[str], name: str) -> pl.DataFrame:
-    """A dense integer code 0..n-1 for each distinct combination of columns, in sorted order."""
-    keys = frame.select(columns).unique().sort(columns).with_row_index(name)
-    return frame.join(keys.with_columns(pl.col(name).cast(pl.Int64)), on=columns, how="left", maintain_order="left")
-
-
 # ---------------------------------------------------------------------------------------------
 # Rate ratios across importers: Mantel-Haenszel over strata, delete-one-importer jackknife
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +135,7 @@ class RatioResult:
     uncertified_cases: np.ndarray
 
 
-def mantel_haenszel_clustered(t: RatioCounts, n_groups: int) -> RatioResult:
+def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = False) -> RatioResult | tuple[RatioResult, RatioResult]:
     """Mantel-Haenszel rate ratio (exam rate certified / uncertified) over strata, per group,
     with the importer-clustered 95 % CI.
 
@@ -150,54 +144,60 @@ def mantel_haenszel_clustered(t: RatioCounts, n_groups: int) -> RatioResult:
         Epidemiology, 3rd ed. 2008, ch. 15). A stratum with one side only adds nothing.
     Without importer i every stratum it shipped in loses its counts: U_(-i) = U - sum over those
     strata of (a_k n0_k / N_k - a'_k n0'_k / N'_k), likewise V; theta_(-i) = ln(U_(-i) / V_(-i)).
-    CI = exp(ln RR -/+ t(G - 1) sqrt(V_J)), G = importers in informative strata. With no case on a
-    side the ratio is undefined (NaN); if deleting one importer leaves a side without cases, the
-    interval is unbounded on that side (0 or infinity): one importer carries the evidence.
+    CI = exp(ln RR -/+ t sqrt(V_J)) (module docstring), G = importers in informative strata. With
+    no case on a side the ratio is undefined (NaN); if deleting one importer leaves a side without
+    cases, the interval is unbounded (0 to infinity): one importer carries the evidence.
 
-    Vectorised with np.bincount over integer keys (strata and importers are dense codes), in the
-    order of the rows, so the same rows give the same floats.
+    Strata are (group, stratum); rows are one per (group, stratum, importer). `pooled`: also the
+    ratio over all groups together with the same strata (the whole period stratified by month as
+    well), from the same per-stratum terms. Per-stratum sums by np.bincount, per-row terms in one
+    compiled pass (kernels.py), both in row order: the same rows give the same floats.
     """
+    from assets.scorecard.kernels import mantel_haenszel_terms, stratum_sums
+
     n_strata = int(t.stratum.max()) + 1 if len(t.stratum) else 1
     n_importers = int(t.importer.max()) + 1 if len(t.importer) else 1
     k = t.group.astype(np.int64) * n_strata + t.stratum
     size = n_groups * n_strata
-    a_k, n1_k, c_k, n0_k = (np.bincount(k, weights=x, minlength=size) for x in (t.a, t.n1, t.c, t.n0))
+    a, n1, c, n0 = t.a, t.n1, t.c, t.n0
+    a_k, n1_k, c_k, n0_k = stratum_sums(k, a, n1, c, n0, size)
     informative_k = (n1_k > 0) & (n0_k > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         u_k = np.where(informative_k, a_k * n0_k / (n1_k + n0_k), 0.0)
         v_k = np.where(informative_k, c_k * n1_k / (n1_k + n0_k), 0.0)
-    u = np.bincount(np.arange(size) // n_strata, weights=u_k, minlength=n_groups)
-    v = np.bincount(np.arange(size) // n_strata, weights=v_k, minlength=n_groups)
-    # Each row (one importer in one stratum): what its stratum gives without it.
-    row_informative = informative_k[k]
-    a, n1, c, n0 = (x.astype(float) for x in (t.a, t.n1, t.c, t.n0))
-    rest = (n1_k[k] - n1) + (n0_k[k] - n0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        du = u_k[k] - np.where(rest > 0, (a_k[k] - a) * (n0_k[k] - n0) / rest, 0.0)
-        dv = v_k[k] - np.where(rest > 0, (c_k[k] - c) * (n1_k[k] - n1) / rest, 0.0)
-    du, dv = np.where(row_informative, du, 0.0), np.where(row_informative, dv, 0.0)
-    gi = t.group.astype(np.int64) * n_importers + t.importer
-    per_size = n_groups * n_importers
-    du_i = np.bincount(gi, weights=du, minlength=per_size)
-    dv_i = np.bincount(gi, weights=dv, minlength=per_size)
-    present = np.bincount(gi, weights=row_informative, minlength=per_size) > 0
-    certified_i = np.bincount(gi, weights=row_informative & (t.n1 > 0), minlength=per_size) > 0
-    uncertified_i = np.bincount(gi, weights=row_informative & (t.n0 > 0), minlength=per_size) > 0
-    cells = np.flatnonzero(present)
+    stratum_group = np.repeat(np.arange(n_groups), n_strata)
+    du, dv, on1, on0, du_pooled, dv_pooled = mantel_haenszel_terms(
+        k, t.importer.astype(np.int64), a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_importers, stratum_group, n_groups)
+    totals = tuple(np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (n1_k, n0_k, a_k, c_k))
+    u, v = (np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (u_k, v_k))
+    by_group = _ratio_result(u, v, du, dv, on1, on0, n_groups, n_importers, totals)
+    if not pooled:
+        return by_group
+    on1_pooled, on0_pooled = (x.reshape(n_groups, n_importers).sum(axis=0) for x in (on1, on0))
+    return by_group, _ratio_result(np.array([u.sum()]), np.array([v.sum()]), du_pooled, dv_pooled, on1_pooled,
+                                   on0_pooled, 1, n_importers, tuple(np.array([x.sum()]) for x in totals))
+
+
+def _ratio_result(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, on1: np.ndarray, on0: np.ndarray,
+                  n_groups: int, n_importers: int, totals: tuple) -> RatioResult:
+    """The ratio, its jackknife interval and its counts per group, from the sums U, V per group and
+    each importer's share of them (per group x importer)."""
+    certified_i, uncertified_i = on1 > 0, on0 > 0
+    cells = np.flatnonzero(certified_i | uncertified_i)
     group_of = cells // n_importers
     with np.errstate(invalid="ignore", divide="ignore"):
         estimate = np.log(u / v)
-        replicate = np.log((u[group_of] - du_i[cells]) / (v[group_of] - dv_i[cells]))
+        replicate = np.log((u[group_of] - du[cells]) / (v[group_of] - dv[cells]))
     low, high, g = jackknife(estimate, group_of, replicate, n_groups)
     defined = (u > 0) & (v > 0)
-    side = lambda flags: np.bincount(np.arange(per_size) // n_importers, weights=flags, minlength=n_groups)  # noqa: E731
-    total = lambda x: np.bincount(t.group, weights=x, minlength=n_groups)  # noqa: E731
+    n1, n0, a, c = totals
     return RatioResult(
         rr=np.where(defined, np.exp(estimate), np.nan), ci_low=np.where(defined, np.exp(low), np.nan),
         ci_high=np.where(defined, np.exp(high), np.nan), importers=g,
-        certified_importers=side(certified_i).astype(np.int64), uncertified_importers=side(uncertified_i).astype(np.int64),
-        certified_n=total(t.n1).astype(np.int64), uncertified_n=total(t.n0).astype(np.int64),
-        certified_cases=total(t.a).astype(np.int64), uncertified_cases=total(t.c).astype(np.int64))
+        certified_importers=certified_i.reshape(n_groups, n_importers).sum(axis=1),
+        uncertified_importers=uncertified_i.reshape(n_groups, n_importers).sum(axis=1),
+        certified_n=n1.astype(np.int64), uncertified_n=n0.astype(np.int64),
+        certified_cases=a.astype(np.int64), uncertified_cases=c.astype(np.int64))
 
 
 def greenland_robins_rr(strata: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -301,50 +301,87 @@ def _conditional_poisson(fe: np.ndarray, month: np.ndarray, d: np.ndarray, y: np
     return fit, {"p": p, "y_c": y_c, "info": info, "m": m}
 
 
-def within_importer_rate_ratio(cells: pl.DataFrame) -> tuple[Estimate, dict]:
+def within_importer_rate_ratio(cells: pl.DataFrame | dict) -> tuple[Estimate, dict]:
     """Exam-rate ratio within importers: Poisson with importer x port x mode (`fe`) and month
     fixed effects on exam counts per cell (`y` examined entries of `n` entries), offset ln n,
     certified indicator `d`; rate ratio exp(beta). Importers whose status never changes inform
     only the month effects. Interval: delete-one-importer jackknife with one Newton step from the
     full fit, theta_(-i) = theta - (J - J_i)^-1 s_i (s_i, J_i: importer i's score and information;
     exact second-order for switching importers, J in place of J - J_i for the others, whose J_i has
-    no beta entry), t with (switching importers - 1) df.
+    no beta entry), t with at most (switching importers - 1) df.
 
-    `cells`: importer, fe, month (0-based index), d, y, n. Returns the estimate and counts:
-    switching_importers (importers with a fixed-effect group holding both statuses and an exam),
-    contributing_entries (entries of those groups) and per side entries and exams there.
+    `cells`: importer, fe, month, d, y, n (non-negative integer columns of a frame, or arrays).
+    Returns the estimate and counts: switching_importers (importers with a fixed-effect group
+    holding both statuses and an exam), contributing_entries (entries of those groups), per side
+    entries and exams there, and `crude`: the plain certified / uncertified ratio of those groups
+    with its importer-clustered interval (what the fixed effects adjust).
     """
-    empty = Estimate(None, None, None)
-    if cells.is_empty():
-        return empty, {"switching_importers": 0, "contributing_entries": 0, "certified_n": 0, "uncertified_n": 0,
-                       "certified_cases": 0, "uncertified_cases": 0}
-    groups = cells.group_by("fe").agg(pl.col("y").sum().alias("Y"), pl.col("d").n_unique().alias("statuses"),
-                                      pl.len().alias("rows"))
+    arrays = {c: np.asarray(cells[c]).astype(np.int64, copy=False) for c in ("importer", "fe", "month", "d", "y", "n")}
+    order = sorting_order(arrays["fe"], arrays["month"], arrays["d"])
+    fe, month, d = arrays["fe"][order], arrays["month"][order], arrays["d"][order].astype(float)
+    importer, y, n = arrays["importer"][order], arrays["y"][order].astype(float), arrays["n"][order].astype(float)
+    counts = dict.fromkeys(("switching_importers", "contributing_entries", "certified_n", "uncertified_n",
+                            "certified_cases", "uncertified_cases"), 0) | {"crude": Estimate(None, None, None)}
+    if len(fe) == 0:
+        return Estimate(None, None, None), counts
     # Groups without an exam, or with one cell, add nothing to the conditional likelihood.
-    keep = groups.filter((pl.col("Y") > 0) & (pl.col("rows") > 1)).select("fe", "statuses")
-    data = cells.join(keep, on="fe", how="inner").sort("fe", "month", "d")
-    informative = data.filter(pl.col("statuses") == 2)
-    counts = {
-        "switching_importers": informative["importer"].n_unique(),
-        "contributing_entries": int(informative["n"].sum() or 0),
-        "certified_n": int(informative.filter(pl.col("d") == 1)["n"].sum() or 0),
-        "uncertified_n": int(informative.filter(pl.col("d") == 0)["n"].sum() or 0),
-        "certified_cases": int(informative.filter(pl.col("d") == 1)["y"].sum() or 0),
-        "uncertified_cases": int(informative.filter(pl.col("d") == 0)["y"].sum() or 0),
-    }
-    if informative.is_empty():
-        return empty, counts
-    data = _codes(_codes(data, ["fe"], "_fe"), ["month"], "_m").sort("_fe", "_m", "d")
-    data = _codes(data, ["importer"], "_imp")
-    fe, month = data["_fe"].to_numpy(), data["_m"].to_numpy()
-    d = data["d"].to_numpy().astype(float)
-    y, n = data["y"].to_numpy().astype(float), data["n"].to_numpy().astype(float)
-    n_months = int(month.max()) + 1
+    starts = np.flatnonzero(np.r_[True, fe[1:] != fe[:-1]])
+    rows = np.diff(np.r_[starts, len(fe)])
+    group_y = np.add.reduceat(y, starts)
+    two_statuses = np.maximum.reduceat(d, starts) != np.minimum.reduceat(d, starts)
+    keep = np.repeat((group_y > 0) & (rows > 1), rows)
+    informative = np.repeat(two_statuses, rows)[keep]
+    fe, month, d, importer, y, n = (x[keep] for x in (fe, month, d, importer, y, n))
+    if not informative.any():
+        return Estimate(None, None, None), counts
+    fe = np.cumsum(np.r_[True, fe[1:] != fe[:-1]]) - 1  # dense, still sorted
+    n_months, month = _dense(month)
+    n_importers, importer = _dense(importer)
+    certified = d == 1
+    switching = np.flatnonzero(np.bincount(importer[informative], minlength=n_importers))
+    counts |= {"switching_importers": len(switching), "contributing_entries": int(n[informative].sum()),
+               "certified_n": int(n[informative & certified].sum()), "uncertified_n": int(n[informative & ~certified].sum()),
+               "certified_cases": int(y[informative & certified].sum()),
+               "uncertified_cases": int(y[informative & ~certified].sum()),
+               "crude": _pooled_ratio(importer[informative], n_importers, y[informative], n[informative],
+                                      certified[informative])}
     fit, pieces = _conditional_poisson(fe, month, d, y, n, n_months)
-    replicate = _within_jackknife(data, fe, month, d, y, pieces, n_months, fit)
+    replicate = _within_jackknife(importer, n_importers, switching, fe, month, d, y, pieces, n_months, fit)
     low, high, g = jackknife(np.array([fit.beta]), np.zeros(len(replicate), dtype=np.int64), replicate, 1,
                              df=np.array([counts["switching_importers"] - 1]))
     return Estimate(math.exp(fit.beta), *_ratio_bounds(low[0], high[0]), int(g[0])), counts
+
+
+def _pooled_ratio(importer: np.ndarray, n_importers: int, y: np.ndarray, n: np.ndarray, certified: np.ndarray) -> Estimate:
+    """Exam rate certified / uncertified over the given cells as one stratum, importer-clustered."""
+    by = lambda values: np.bincount(importer, weights=values, minlength=n_importers).astype(np.int64)  # noqa: E731
+    zeros = np.zeros(n_importers, dtype=np.int64)
+    r = mantel_haenszel_clustered(RatioCounts(zeros, np.arange(n_importers), zeros, by(y * certified),
+                                              by(n * certified), by(y * ~certified), by(n * ~certified)), 1)
+    return Estimate(*(None if np.isnan(x) else float(x) for x in (r.rr[0], r.ci_low[0], r.ci_high[0])), int(r.importers[0]))
+
+
+def _dense(codes: np.ndarray) -> tuple[int, np.ndarray]:
+    """Non-negative integer codes renumbered 0..k-1 in their order, without sorting."""
+    present = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    present[codes] = 1
+    number = np.cumsum(present) - 1
+    return int(present.sum()), number[codes]
+
+
+def sorting_order(*keys: np.ndarray) -> np.ndarray:
+    """The permutation sorting rows by the given non-negative integer keys (first key first):
+    the keys and the row number packed into one int64 and sorted (numpy sorts integers by radix,
+    many times faster than lexsort); lexsort when they do not fit in 63 bits."""
+    n = len(keys[0])
+    bits = [max(int(k.max()), 1).bit_length() if n else 1 for k in keys] + [max(n - 1, 1).bit_length()]
+    if sum(bits) > 63:
+        return np.lexsort(keys[::-1])
+    packed = np.zeros(n, dtype=np.int64)
+    for key, width in zip(keys, bits):
+        packed = (packed << width) | key.astype(np.int64)
+    packed = (packed << bits[-1]) | np.arange(n, dtype=np.int64)
+    return np.sort(packed) & ((1 << bits[-1]) - 1)
 
 
 def _ratio_bounds(low: float, high: float) -> tuple[float | None, float | None]:
@@ -354,12 +391,11 @@ def _ratio_bounds(low: float, high: float) -> tuple[float | None, float | None]:
     return float(np.exp(low)), float(np.exp(high))
 
 
-def _within_jackknife(data: pl.DataFrame, fe, month, d, y, pieces: dict, n_months: int, fit: WithinFit) -> np.ndarray:
+def _within_jackknife(imp: np.ndarray, n_imp: int, switching: np.ndarray, fe, month, d, y, pieces: dict,
+                      n_months: int, fit: WithinFit) -> np.ndarray:
     """theta_(-i)[beta] for every importer of the fit (one Newton step from the full estimate)."""
     p, y_c, info, m = pieces["p"], pieces["y_c"], pieces["info"], pieces["m"]
     k = n_months
-    imp = data["_imp"].to_numpy()
-    n_imp = int(imp.max()) + 1
     resid = y - y_c[fe] * p
     scores = np.zeros((n_imp, k))
     scores[:, 0] = np.bincount(imp, weights=resid * d, minlength=n_imp)
@@ -369,7 +405,6 @@ def _within_jackknife(data: pl.DataFrame, fe, month, d, y, pieces: dict, n_month
     inverse = np.linalg.pinv(info)
     steps = scores @ inverse.T  # J^-1 s_i for every importer
     # Switching importers: their own information J_i matters (it has beta entries): solve with J - J_i.
-    switching = data.filter(pl.col("statuses") == 2)["_imp"].unique().to_numpy()
     if len(switching):
         fe_imp = np.zeros(int(fe.max()) + 1, dtype=np.int64)
         fe_imp[fe] = imp
@@ -416,111 +451,192 @@ def _solve_each(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 # Medians: standardized differences within cells, importer-clustered (Bahadur) jackknife
 # ---------------------------------------------------------------------------------------------
 
-def standardized_median_difference(sample: pl.DataFrame, by: list[str], min_cell: int = MIN_CELL) -> pl.DataFrame:
-    """Certified minus uncertified median of `value` within each `cell`, averaged with the
-    certified side's counts as weights: the difference certified traffic would see against
-    uncertified traffic of its own cells (direct standardization to the exposed group: Rothman,
-    Greenland & Lash 2008, ch. 15). Cells with fewer than `min_cell` values on a side drop out.
-    With one cell it is the plain difference of medians; with cells nested in importers (importer
-    x port x mode) it compares each importer with itself, and deleting an importer deletes its
-    cells exactly.
+# Bandwidths for the density at the median come from this grid (Hall-Sheather's h = 0.9717 n^(-1/3)
+# rounded down to it): one quantile list serves every side, so DuckDB computes them in one pass.
+BANDWIDTHS = 0.49 * 2.0 ** (-np.arange(16) / 2)
+PROBABILITIES = [0.5] + [float(p) for h in BANDWIDTHS for p in (0.5 - h, 0.5 + h)]
 
-    Interval: delete-one-importer jackknife, each cell's medians moved by the Bahadur
-    representation (module docstring); a side that loses every value drops its cell from that
-    replicate. `sample`: the `by` columns, importer, cell, certified (bool), value. Returns per
-    group: effect, ci_low, ci_high, importers, certified_n / uncertified_n (values in the cells
-    compared), certified_importers / uncertified_importers, switching_importers (importers with
-    values on both sides of one cell).
-    """
-    keys = [*by, "cell", "certified"]
-    h = (HALL_SHEATHER * pl.len().cast(pl.Float64) ** (-1 / 3)).clip(upper_bound=0.49)
-    sides = sample.lazy().group_by(keys).agg(
-        pl.len().alias("N"), pl.col("value").median().alias("q"),
-        _quantile(pl.col("value"), 0.5 + h).alias("q_hi"), _quantile(pl.col("value"), 0.5 - h).alias("q_lo"),
-        h.alias("h")).filter(pl.col("N") >= min_cell).collect()
-    both = sides.group_by([*by, "cell"]).len().filter(pl.col("len") == 2).drop("len")
-    sides = sides.join(both, on=[*by, "cell"], how="inner")
-    if sides.is_empty():
-        return _empty_median(by)
-    # Sparsity 1/f = (q_hi - q_lo) / 2h; ties across the whole band leave the median where it is.
-    sides = sides.with_columns(((pl.col("q_hi") - pl.col("q_lo")) / (2 * pl.col("h"))).alias("sparsity"))
-    values = sample.join(sides.select(*keys, "q"), on=keys, how="inner")
-    per = values.group_by([*keys, "importer"]).agg(pl.len().alias("n_i"), (pl.col("value") <= pl.col("q")).sum().alias("b_i"))
-    below = per.group_by(keys).agg(pl.col("b_i").sum().alias("B"))
-    sides = _codes(sides.join(below, on=keys), by, "_g").sort("_g", "cell", "certified")
-    groups = sides.select(*by, "_g").unique().sort("_g")
-    n_groups = groups.height
 
-    # Point estimate per group: sum_c N1_c (q1_c - q0_c) / sum_c N1_c.
-    cells = sides.pivot(on="certified", index=["_g", "cell"], values=["N", "q", "B", "sparsity"]).sort("_g", "cell")
-    g_c = cells["_g"].to_numpy()
-    n1_c, n0_c = cells["N_true"].to_numpy().astype(float), cells["N_false"].to_numpy().astype(float)
-    diff_c = cells["q_true"].to_numpy() - cells["q_false"].to_numpy()
-    total_d = np.bincount(g_c, weights=n1_c * diff_c, minlength=n_groups)
-    total_w = np.bincount(g_c, weights=n1_c, minlength=n_groups)
-    estimate = total_d / total_w
+@dataclass(frozen=True)
+class MedianSides:
+    """One row per side (the certified or uncertified values of one cell), sorted by cell then
+    side (uncertified first): its size, median and 1 / density at the median."""
 
-    # Without importer i: per cell and side, the median moves by (F - F_(-i)) / f.
-    rows = per.join(sides.select(*keys, "_g", "N", "B", "sparsity"), on=keys).sort("_g", "importer", "cell", "certified")
-    n_i, b_i = rows["n_i"].to_numpy().astype(float), rows["b_i"].to_numpy().astype(float)
-    N, B, sparsity = rows["N"].to_numpy().astype(float), rows["B"].to_numpy().astype(float), rows["sparsity"].to_numpy()
-    left = N - n_i
+    cell: np.ndarray
+    certified: np.ndarray
+    n: np.ndarray
+    median: np.ndarray
+    sparsity: np.ndarray
+
+
+@dataclass(frozen=True)
+class SideImporters:
+    """One row per side x importer: the importer's values there, and how many lie at or below the median."""
+
+    side: np.ndarray
+    importer: np.ndarray
+    n: np.ndarray
+    below: np.ndarray
+
+
+def median_inputs(con, table: str, levels: list[tuple[list[str], int]], nested: bool = False
+                  ) -> list[tuple[pl.DataFrame, MedianSides, SideImporters]]:
+    """Side statistics and importer counts of the values in `table` (columns: the keys, importer,
+    certified, value) for each level (keys whose distinct values are the cells, and the values a
+    side needs), computed in DuckDB: per-side quantiles, then one join counting each importer's
+    values on each side, whatever the number of values. Only cells with enough values on both
+    sides are kept. `nested`: every cell belongs to one importer (importer is among the keys), so
+    deleting it deletes the cell and neither densities nor importer counts are needed.
+    Returns per level the compared cells' keys (one row per cell, in cell order), the sides and
+    the counts."""
+    results = []
+    for keys, min_cell in levels:
+        cells, sides, frame = _median_sides(con, table, keys, min_cell, nested)
+        if nested:
+            results.append((cells, sides, SideImporters(np.arange(len(sides.n)), frame, sides.n, np.zeros(len(sides.n)))))
+            continue
+        con.register("_median_sides", frame.select(*keys, "certified", pl.Series("side", np.arange(len(sides.n))),
+                                                   pl.Series("med", sides.median)))
+        per = con.sql(f"SELECT s.side, x.importer, count(*) AS n, count(*) FILTER (WHERE x.value <= s.med) AS below "
+                      f"FROM {table} AS x JOIN _median_sides AS s USING ({', '.join(keys)}, certified) "
+                      f"GROUP BY ALL ORDER BY s.side, x.importer").fetchnumpy()
+        con.unregister("_median_sides")
+        results.append((cells, sides, SideImporters(per["side"], per["importer"], per["n"].astype(np.int64),
+                                                    per["below"].astype(float))))
+    return results
+
+
+def _median_sides(con, table: str, keys: list[str], min_cell: int, nested: bool):
+    """One level's compared cells, sides (in cell order, uncertified first), and the side rows
+    as fetched (nested: the owning importer of each side instead)."""
+    key_list = ", ".join(keys)
+    quantiles = "[median(value)]" if nested else f"quantile_cont(value, {PROBABILITIES})"
+    frame = con.sql(f"SELECT {key_list}, certified, count(*) AS n, {quantiles} AS q FROM {table} "
+                    f"GROUP BY ALL HAVING count(*) >= {int(min_cell)} ORDER BY {key_list}, certified").pl()
+    frame = frame.filter(pl.len().over(keys) == 2)
+    cells = frame.filter(~pl.col("certified")).select(keys).with_row_index("_cell")
+    n = frame["n"].to_numpy().astype(np.int64)
+    q = np.array(frame["q"].to_list(), dtype=float).reshape(len(n), -1) if len(n) else np.zeros((0, 1))
+    if nested or len(n) == 0:
+        sparsity = np.full(len(n), np.nan)
+    else:
+        # The largest grid bandwidth not above Hall-Sheather's (the widest grid value for tiny sides).
+        h_index = np.searchsorted(-BANDWIDTHS, -np.minimum(HALL_SHEATHER * n.astype(float) ** (-1 / 3), BANDWIDTHS[0]))
+        h_index = np.minimum(h_index, len(BANDWIDTHS) - 1)
+        rows = np.arange(len(n))
+        sparsity = (q[rows, 2 + 2 * h_index] - q[rows, 1 + 2 * h_index]) / (2 * BANDWIDTHS[h_index])
+    median = q[:, 0]
+    sides = MedianSides(np.repeat(np.arange(cells.height), 2), frame["certified"].to_numpy().astype(bool), n, median,
+                        sparsity)
+    return cells, sides, (frame["importer"].to_numpy() if nested else frame)
+
+
+@dataclass(frozen=True)
+class MedianResult:
+    """Per group: the standardized median difference, its importer-clustered interval, what informs it."""
+
+    effect: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    importers: np.ndarray
+    certified_n: np.ndarray
+    uncertified_n: np.ndarray
+    certified_importers: np.ndarray
+    uncertified_importers: np.ndarray
+    switching_importers: np.ndarray
+
+
+def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list[tuple[np.ndarray, int]]
+                         ) -> list[MedianResult]:
+    """Certified minus uncertified median of each compared cell, averaged with the certified side's
+    counts as weights: the difference certified traffic would see against uncertified traffic of
+    its own cells (direct standardization to the exposed group: Rothman, Greenland & Lash 2008,
+    ch. 15). With one cell per group it is the plain difference of medians; with cells nested in
+    importers (importer x port x mode) it compares each importer with itself.
+
+    Interval: delete-one-importer jackknife. Without importer i a side's share of values at or
+    below its median moves from F = B/N to F_(-i) = (B - b_i)/(N - n_i), and its median by
+    (F - F_(-i)) / f (Bahadur); a side that loses every value drops its cell from that replicate
+    (cells nested in importers: exactly what deleting the importer does).
+
+    One result per grouping (group of each cell, number of groups): the per-cell and per-importer
+    terms are computed once and added up per group."""
+    s0 = np.arange(0, len(sides.n), 2)  # uncertified side of each cell; its certified side is s0 + 1
+    n1_c, diff_c = sides.n[s0 + 1].astype(float), sides.median[s0 + 1] - sides.median[s0]
+    side, importer = per.side, per.importer.astype(np.int64)
+    big_b = np.bincount(side, weights=per.below, minlength=len(sides.n))
+    big_n = sides.n[side].astype(float)
+    left = big_n - per.n
     with np.errstate(invalid="ignore", divide="ignore"):
-        moved = np.where(left > 0, (B / N - (B - b_i) / left) * sparsity, 0.0)
-    rows = rows.with_columns(pl.Series("moved", moved), pl.Series("emptied", left <= 0))
-    per_cell = rows.group_by("_g", "importer", "cell", maintain_order=True).agg(
-        pl.col("moved").filter("certified").sum().alias("m1"), pl.col("moved").filter(~pl.col("certified")).sum().alias("m0"),
-        pl.col("n_i").filter("certified").sum().alias("n1_i"), pl.col("emptied").any().alias("emptied"))
-    per_cell = per_cell.join(cells.select("_g", "cell", "N_true", "q_true", "q_false"), on=["_g", "cell"]).sort(
-        "_g", "importer", "cell")
-    n1, d_c = per_cell["N_true"].to_numpy().astype(float), (per_cell["q_true"] - per_cell["q_false"]).to_numpy()
-    emptied = per_cell["emptied"].to_numpy()
-    new_w = np.where(emptied, 0.0, n1 - per_cell["n1_i"].to_numpy())
-    new_term = np.where(emptied, 0.0, new_w * (d_c + per_cell["m1"].to_numpy() - per_cell["m0"].to_numpy()))
-    imp = _codes(per_cell, ["_g", "importer"], "_gi")
-    gi = imp["_gi"].to_numpy()
-    n_gi = int(gi.max()) + 1
-    gi_group = np.zeros(n_gi, dtype=np.int64)
-    gi_group[gi] = per_cell["_g"].to_numpy()
-    change_d = np.bincount(gi, weights=n1 * d_c - new_term, minlength=n_gi)
-    change_w = np.bincount(gi, weights=n1 - new_w, minlength=n_gi)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        remaining = total_w[gi_group] - change_w
-        replicate = np.where(remaining > 0, (total_d[gi_group] - change_d) / remaining, np.inf)
-    low, high, g = jackknife(estimate, gi_group, replicate, n_groups)
-    counts = rows.group_by("_g").agg(
-        pl.col("n_i").filter("certified").sum().alias("certified_n"),
-        pl.col("n_i").filter(~pl.col("certified")).sum().alias("uncertified_n"),
-        pl.col("importer").filter("certified").n_unique().alias("certified_importers"),
-        pl.col("importer").filter(~pl.col("certified")).n_unique().alias("uncertified_importers"))
-    switching = per.group_by(*by, "importer", "cell").agg(pl.col("certified").n_unique().alias("k")).filter(
-        pl.col("k") == 2).group_by(by).agg(pl.col("importer").n_unique().alias("switching_importers"))
-    counts = counts.join(groups, on="_g").join(switching, on=by, how="left").drop(by)
-    return groups.with_columns(
-        pl.Series("effect", estimate), pl.Series("ci_low", low).fill_nan(None), pl.Series("ci_high", high).fill_nan(None),
-        pl.Series("importers", g)).join(counts, on="_g", how="left").with_columns(
-        pl.col("switching_importers").fill_null(0)).drop("_g").cast(MEDIAN_SCHEMA_COUNTS)
+        moved = np.where(left > 0, (big_b[side] / big_n - (big_b[side] - per.below) / left) * sides.sparsity[side], 0.0)
+    certified = sides.certified[side]
+    # Per cell and importer (runs of the rows sorted by both): the two sides' moves, the
+    # importer's certified values, whether a side empties, on how many sides it has values.
+    cell = sides.cell[side]
+    order = sorting_order(cell, importer)
+    cell, imp, certified_o = cell[order], importer[order], certified[order]
+    starts = np.flatnonzero(np.r_[True, (cell[1:] != cell[:-1]) | (imp[1:] != imp[:-1])]) if len(cell) else np.zeros(0, int)
+    moved_o = moved[order]
+    m1 = np.add.reduceat(np.where(certified_o, moved_o, 0.0), starts) if len(starts) else np.zeros(0)
+    m0 = np.add.reduceat(np.where(certified_o, 0.0, moved_o), starts) if len(starts) else np.zeros(0)
+    n1_i = np.add.reduceat(np.where(certified_o, per.n[order], 0), starts) if len(starts) else np.zeros(0)
+    emptied = np.maximum.reduceat(left[order] <= 0, starts) if len(starts) else np.zeros(0, bool)
+    sides_held = np.diff(np.r_[starts, len(cell)])
+    c, pc_importer = cell[starts], imp[starts]
+    n1, d_c = n1_c[c], diff_c[c]
+    new_w = np.where(emptied, 0.0, n1 - n1_i)
+    new_term = np.where(emptied, 0.0, new_w * (d_c + m1 - m0))
+    change_d_c, change_w_c = n1 * d_c - new_term, n1 - new_w
+    n_importers = int(importer.max()) + 1 if len(importer) else 1
+    results = []
+    for group_of_cell, n_groups in groupings:
+        total_d = np.bincount(group_of_cell, weights=n1_c * diff_c, minlength=n_groups)
+        total_w = np.bincount(group_of_cell, weights=n1_c, minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            estimate = total_d / total_w
+        gi = group_of_cell[c].astype(np.int64) * n_importers + pc_importer
+        size = n_groups * n_importers
+        change_d = np.bincount(gi, weights=change_d_c, minlength=size)
+        change_w = np.bincount(gi, weights=change_w_c, minlength=size)
+        present = np.flatnonzero(np.bincount(gi, minlength=size))
+        group_of = present // n_importers
+        with np.errstate(invalid="ignore", divide="ignore"):
+            remaining = total_w[group_of] - change_w[present]
+            replicate = np.where(remaining > 0, (total_d[group_of] - change_d[present]) / remaining, np.inf)
+        low, high, importers = jackknife(estimate, group_of, replicate, n_groups)
+        side_gi = group_of_cell[sides.cell[side]].astype(np.int64) * n_importers + importer
+        distinct = lambda flag: (np.bincount(side_gi[flag], minlength=size) > 0).reshape(n_groups, n_importers).sum(axis=1)  # noqa: E731
+        switching = (np.bincount(gi[sides_held == 2], minlength=size) > 0).reshape(n_groups, n_importers).sum(axis=1)
+        side_group = side_gi // n_importers
+        results.append(MedianResult(
+            effect=estimate, ci_low=low, ci_high=high, importers=importers,
+            certified_n=np.bincount(side_group[certified], weights=per.n[certified], minlength=n_groups).astype(np.int64),
+            uncertified_n=np.bincount(side_group[~certified], weights=per.n[~certified], minlength=n_groups).astype(np.int64),
+            certified_importers=distinct(certified), uncertified_importers=distinct(~certified),
+            switching_importers=switching))
+    return results
 
 
-def _quantile(values: pl.Expr, p: pl.Expr) -> pl.Expr:
-    """Continuous quantile (linear interpolation, as numpy and DuckDB's quantile_cont) at a
-    probability that differs per group: Polars' quantile() takes one probability for all groups."""
-    n = pl.len().cast(pl.Int64)
-    position = p * (n - 1).cast(pl.Float64)
-    below = position.floor().cast(pl.Int64)
-    ordered = values.sort()
-    low = ordered.gather(below)
-    return (low + (position - below) * (ordered.gather((below + 1).clip(upper_bound=n - 1)) - low)).first()
+def standardized_median_difference(sample: pl.DataFrame, by: list[str], min_cell: int = MIN_CELL,
+                                   nested: bool = False) -> pl.DataFrame:
+    """standardized_medians on a frame (`by` columns, importer, cell, certified, value), one row
+    per group of `by`: the same computation the scorecard runs on its warehouse tables."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("sample", sample)
+        keys = [*by, "importer", "cell"] if nested else [*by, "cell"]
+        (cells, sides, per), = median_inputs(con, "sample", [(keys, min_cell)], nested)
+    groups = sample.select(by).unique().sort(by).with_row_index("_g")
+    group_of_cell = cells.join(groups, on=by, how="left", maintain_order="left")["_g"].to_numpy().astype(np.int64)
+    r, = standardized_medians(sides, per, [(group_of_cell, groups.height)])
+    return groups.drop("_g").with_columns(
+        pl.Series("effect", r.effect).fill_nan(None), pl.Series("ci_low", r.ci_low).fill_nan(None),
+        pl.Series("ci_high", r.ci_high).fill_nan(None), pl.Series("importers", r.importers),
+        *(pl.Series(name, getattr(r, name)) for name in MEDIAN_COUNTS)).cast({name: pl.Int64 for name in MEDIAN_COUNTS})
 
 
-MEDIAN_SCHEMA_COUNTS = {"importers": pl.Int64, "certified_n": pl.Int64, "uncertified_n": pl.Int64,
-                        "certified_importers": pl.Int64, "uncertified_importers": pl.Int64,
-                        "switching_importers": pl.Int64}
-
-
-def _empty_median(by: list[str]) -> pl.DataFrame:
-    return pl.DataFrame(schema={**{b: pl.String for b in by}, "effect": pl.Float64, "ci_low": pl.Float64,
-                                "ci_high": pl.Float64, **MEDIAN_SCHEMA_COUNTS})
+MEDIAN_COUNTS = ["certified_n", "uncertified_n", "certified_importers", "uncertified_importers", "switching_importers"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,3 @@
+-- Every local month of the facts numbered 0..n-1 in order.
+SELECT month, CAST(row_number() OVER (ORDER BY month) - 1 AS SMALLINT) AS month_index
+FROM (SELECT DISTINCT month FROM facts.fct_entries)
