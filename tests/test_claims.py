@@ -95,3 +95,13 @@ def test_hours_answers_say_shorter_or_longer():
     assert out["verdict"] == NOT_SHOWN
     assert "a median 1.2 hours shorter (95% CI 0.8 to 1.7 hours shorter)" in out["answer"]
     assert "95% CI from 1.1 hours shorter to 0.3 hours longer" in out["answer"]
+
+
+def test_an_unbounded_interval_reads_as_such():
+    rows = [{"benefit": "fewer_exams", "verdict": "INCONCLUSIVE", "effect": 0.5, "effect_ci_low": 0.0,
+             "effect_ci_high": float("inf")},
+            {"benefit": "fewer_exams_within_importer", "verdict": "SUPPORTED", "effect": 0.6, "effect_ci_low": 0.0,
+             "effect_ci_high": 0.7}]
+    out = claims(card(rows), LOADED).filter(pl.col("claim") == "fewer_exams").row(0, named=True)
+    assert "95% CI from over 100 times fewer to over 100 times as many" in out["answer"]
+    assert "95% CI 1.4 to over 100 times fewer" in out["answer"]

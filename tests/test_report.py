@@ -46,8 +46,9 @@ def test_pdf_has_the_expected_pages(published, tmp_path):
         pytest.skip("pdftoppm (poppler-utils) is not installed")
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(paths.reports / month / f"ctpat_report_{month}.pdf"),
                     str(tmp_path / "page")], check=True)
-    # scorecard, forest plot, trend, exam rate by mode, release time, 2 border-wait charts, data quality, provenance
-    assert len(list(tmp_path.glob("page-*.png"))) == 9
+    # claims, scorecard, forest plot, trend, exam rate by mode, release time, 2 border-wait charts, data quality,
+    # provenance
+    assert len(list(tmp_path.glob("page-*.png"))) == 10
 
 
 def test_html_is_self_contained_and_complete(published):
@@ -55,7 +56,9 @@ def test_html_is_self_contained_and_complete(published):
     page = (paths.reports / month / f"ctpat_report_{month}.html").read_text()
     references = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert references and all(r.startswith("data:image/png;base64,") for r in references)
-    for text in ("fewer_exams", "inspection_priority", "shorter_border_wait", "Data quality", "Provenance"):
+    for text in ("Does CTPAT deliver what CBP promises?", "CBP promises fewer examinations", "fewer_exams_within_importer",
+                 "inspection_priority", "shorter_border_wait", "What each design can and cannot rule out",
+                 "Does the answer depend on the specification?", "Data quality", "Provenance"):
         assert text in page
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
         hashes = [r[0] for r in con.execute("SELECT content_hash FROM marts.load_audit WHERE status = 'loaded'").fetchall()]

@@ -133,6 +133,8 @@ def test_clustered_ratio_interval_covers_where_the_entry_level_one_does_not():
         strata = pairs.group_by("stratum").agg(pl.col("a", "n1", "c", "n0").sum()).with_columns(pl.lit(0).alias("g"))
         gr = greenland_robins_rr(strata, ["g"]).row(0, named=True)
         covered["entry_level"] += gr["ci_low"] <= 1 <= gr["ci_high"]
+    print(f"Mantel-Haenszel, 150 importers: clustered {covered['clustered'] / reps:.3f}, "
+          f"entry-level {covered['entry_level'] / reps:.3f} of {reps}")
     assert 0.92 <= covered["clustered"] / reps <= 0.985, covered
     assert covered["entry_level"] / reps < 0.5, covered
 
@@ -150,6 +152,7 @@ def test_clustered_interval_holds_when_one_importer_makes_half_of_a_side():
             pl.col("examined").filter(~pl.col("certified")).sum().alias("c"), (~pl.col("certified")).sum().alias("n0"))
         r = mantel_haenszel_clustered(counts_from(pairs), 1)
         covered += r.ci_low[0] <= 1 <= r.ci_high[0]
+    print(f"Mantel-Haenszel, 40 importers (median largest share {np.median(shares):.2f}): clustered {covered / reps:.3f}")
     assert np.median(shares) >= 0.45
     assert 0.89 <= covered / reps <= 0.99
 
@@ -171,6 +174,8 @@ def test_clustered_median_interval_covers_where_the_entry_level_one_does_not():
         for kind, sample in (("clustered", median_sample(data)), ("entry_level", median_sample(data, True))):
             r = standardized_median_difference(sample, ["month"]).row(0, named=True)
             covered[kind] += r["ci_low"] <= 0 <= r["ci_high"]
+    print(f"standardized median difference: clustered {covered['clustered'] / reps:.3f}, "
+          f"entry-level {covered['entry_level'] / reps:.3f} of {reps}")
     assert 0.90 <= covered["clustered"] / reps <= 0.99, covered
     assert covered["entry_level"] / reps < 0.5, covered
 
@@ -286,6 +291,7 @@ def test_within_importer_interval_covers_the_true_ratio():
             covered += estimate.ci_low <= effect <= estimate.ci_high
             # Entry-level: the Poisson model's own variance, inverse information, as if entries were independent.
             entry_level += abs(math.log(estimate.effect) - math.log(effect)) <= 1.959963984540054 * poisson_se(cells)
+        print(f"within importer, true ratio {effect}: clustered {covered / reps:.3f}, entry-level {entry_level / reps:.3f}")
         assert 0.90 <= covered / reps <= 0.99, (effect, covered)
         assert entry_level / reps < 0.6, (effect, entry_level)
 

@@ -84,11 +84,12 @@ def _times(rr: float, noun: str) -> str:
 def _ratio_interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "no interval"
+    inverse = lambda x: 1 / x if x > 0 else float("inf")  # noqa: E731  (an unbounded limit: 0 or infinity)
     if high < 1:
-        return f"95% CI {_fold(1 / high)} to {_fold(1 / low)} times fewer"
+        return f"95% CI {_fold(inverse(high))} to {_fold(inverse(low))} times fewer"
     if low > 1:
         return f"95% CI {_fold(low)} to {_fold(high)} times as many"
-    return f"95% CI from {_fold(1 / low)} times fewer to {_fold(high)} times as many"
+    return f"95% CI from {_fold(inverse(low))} times fewer to {_fold(high)} times as many"
 
 
 def _fold(x: float) -> str:
