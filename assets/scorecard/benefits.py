@@ -143,11 +143,15 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
     if all_months:
         _ratio_rows(con.sql(read_sql("scorecard/exam_entries.sql")).fetchnumpy(), rows)
         _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
+        for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):  # each sample read once
+            con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS {read_sql(f'scorecard/{query}.sql')}")
         for name, (query, where, within) in MEDIANS.items():
-            con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_sample AS SELECT month, importer, cell, certified, "
-                        f"value, 0 AS whole FROM ({read_sql(f'scorecard/{query}.sql')}) WHERE {where}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, "
+                        f"value, 0 AS whole FROM scorecard_{query} WHERE {where}")
             _median_rows(con, BY_NAME[name], BY_NAME.get(within or ""), rows)
-        con.execute("DROP TABLE IF EXISTS scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
+        con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
+        for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):
+            con.execute(f"DROP TABLE scorecard_{query}")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
     for table in CODES:
@@ -269,6 +273,14 @@ def _within_ratio_rows(cells: dict, rows: Rows) -> None:
     data = {"importer": importer, "fe": importer * n_cells + cells["cell"], "month": month, "d": d.astype(np.int64),
             "n": cells["entries"]}
     n_importers = int(importer.max()) + 1
+    # Only importers with both statuses in a month inform that month (no month effects within one):
+    # the rows of (importer, month) pairs holding both, grouped by month.
+    pair = month * n_importers + importer
+    both = (np.bincount(pair[d], minlength=len(rows.months) * n_importers) > 0) & (
+        np.bincount(pair[~d], minlength=len(rows.months) * n_importers) > 0)
+    switching_rows = np.flatnonzero(both[pair])
+    switching_rows = switching_rows[np.argsort(month[switching_rows], kind="stable")]
+    bounds = np.searchsorted(month[switching_rows], np.arange(len(rows.months) + 1))
     for name, (case, parent) in WITHIN_RATIOS.items():
         benefit = BY_NAME[name]
         data["y"] = cells[case]
@@ -277,11 +289,8 @@ def _within_ratio_rows(cells: dict, rows: Rows) -> None:
                 continue
             if month_name == ALL:
                 part = data
-            else:  # only importers with both statuses in the month inform a month without month effects
-                in_month = month == i
-                both = (np.bincount(importer[in_month & d], minlength=n_importers) > 0) & (
-                    np.bincount(importer[in_month & ~d], minlength=n_importers) > 0)
-                keep = in_month & both[importer]
+            else:
+                keep = switching_rows[bounds[i]:bounds[i + 1]]
                 part = {c: v[keep] for c, v in data.items()}
             estimate, counts = within_importer_rate_ratio(part)
             rows.card.append({

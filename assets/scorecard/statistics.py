@@ -30,8 +30,9 @@ median moves from F to F_(-i), and the median moves by (F - F_(-i)) / f, where f
 the median, estimated from the quantiles at 1/2 -/+ h with Hall and Sheather's bandwidth
 h = 0.9717 n^(-1/3) (Hall & Sheather 1988, JRSS-B 50:381; Koenker 2005, Quantile Regression, 3.4.4).
 
-Vectorised: Polars joins and integer sums, numpy float sums in a fixed order (np.bincount over
-sorted keys), so no result depends on thread timing. No Python loop over rows or importers.
+Counting happens in DuckDB (integers, so in any order), float sums in numpy (np.bincount) or in
+the compiled loops of kernels.py, always in row order, so no result depends on thread timing. No
+Python loop over rows or importers.
 
 Notation for a 2x2 table in stratum k: a_k cases among n1_k exposed (certified), c_k cases among
 n0_k unexposed (uncertified), N_k = n1_k + n0_k.
@@ -499,7 +500,7 @@ def median_inputs(con, table: str, levels: list[tuple[list[str], int]], nested: 
                                                    pl.Series("med", sides.median)))
         per = con.sql(f"SELECT s.side, x.importer, count(*) AS n, count(*) FILTER (WHERE x.value <= s.med) AS below "
                       f"FROM {table} AS x JOIN _median_sides AS s USING ({', '.join(keys)}, certified) "
-                      f"GROUP BY ALL ORDER BY s.side, x.importer").fetchnumpy()
+                      f"GROUP BY ALL").fetchnumpy()  # any order: standardized_medians sorts what it adds up
         con.unregister("_median_sides")
         results.append((cells, sides, SideImporters(per["side"], per["importer"], per["n"].astype(np.int64),
                                                     per["below"].astype(float))))
