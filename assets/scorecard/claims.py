@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from assets.scorecard.benefits import ALL, BY_NAME
-from assets.scorecard.statistics import CONTRADICTED, INCONCLUSIVE, INSUFFICIENT, SUPPORTED
+from assets.scorecard.statistics import CONTRADICTED, INCONCLUSIVE, INSUFFICIENT, MIN_CELL, SUPPORTED
 
 NOT_MEASURABLE, NOT_SHOWN = "NOT_MEASURABLE", "NOT_SHOWN"
 
@@ -171,6 +171,8 @@ def _insufficient(claim: Claim, rows: list[dict | None]) -> str:
             reasons.append(f"{min(row['certified_n'], row['uncertified_n']):,} observations on one side (30 needed)")
         elif row["certified_importers"] is not None and min(row["certified_importers"], row["uncertified_importers"]) < 10:
             reasons.append(f"{min(row['certified_importers'], row['uncertified_importers'])} importers on one side (10 needed)")
+        elif row["effect"] is None:
+            reasons.append(f"no port and mode has {MIN_CELL} {name.replace('_', ' ')} observations on each side to compare")
         else:
             reasons.append(f"{name} has no interval")
     return "not enough data: " + "; ".join(reasons)
