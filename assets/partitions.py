@@ -12,10 +12,11 @@ import warnings
 
 import dagster as dg
 
-from assets.resources import env
-
-# end_offset=1: the current month is a partition while it is still filling.
-MONTHS = dg.MonthlyPartitionsDefinition(start_date=env("EXAM_RISK_FIRST_MONTH"), fmt="%Y-%m", end_offset=1)
+# Every month a valid row can fall in is a partition, so no row can stop a run: a timestamp lies
+# between 2000-01-01T00:00Z (1999-12 in the local time of US ports) and one day after loading (at
+# most the month after the current one, hence end_offset=2; the current month is one while it fills).
+FIRST_MONTH = "1999-12"
+MONTHS = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", end_offset=2)
 # Month ranges run as one step (one delete-then-insert per table), through this beta parameter.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -52,7 +53,7 @@ def contiguous_ranges(months: list[str]) -> list[tuple[str, str]]:
 
 
 def outside_partitions(months: list[str]) -> list[str]:
-    """Months that are not partition keys (before EXAM_RISK_FIRST_MONTH, or after the current month)."""
+    """Months that are not partition keys (none a valid row can have: a defence, not a rule)."""
     keys = set(MONTHS.get_partition_keys(current_time=None))
     return sorted(m for m in months if m not in keys)
 

@@ -1,18 +1,5 @@
-"""The one configuration object: every path and setting the assets use, from env vars or the CLI.
-
-| setting            | env var                         | default                    |
-|--------------------|---------------------------------|----------------------------|
-| landing zone       | EXAM_RISK_LANDING               | data/landing               |
-| warehouse file     | EXAM_RISK_WAREHOUSE             | data/warehouse.duckdb      |
-| analyst marts file | EXAM_RISK_ANALYTICS             | data/analytics.duckdb      |
-| reports folder     | EXAM_RISK_REPORTS               | data/reports               |
-| gate threshold     | EXAM_RISK_MAX_REJECT_SHARE      | 0.05                       |
-| accepted files     | EXAM_RISK_ACCEPT (comma list)   | none                       |
-| pseudonym key      | EXAM_RISK_PSEUDONYM_KEY         | none                       |
-| pseudonym key file | EXAM_RISK_PSEUDONYM_KEY_FILE    | none                       |
-| first month        | EXAM_RISK_FIRST_MONTH           | 2020-01 (first partition)  |
-| DuckDB memory      | EXAM_RISK_MEMORY_LIMIT          | 2GB (spills beyond it)     |
-"""
+"""Resources the assets use: the warehouse and the pipeline's settings (assets/settings.py holds every
+setting, its variable, flag, default and check)."""
 
 from __future__ import annotations
 
@@ -24,6 +11,8 @@ from typing import Iterator
 
 import dagster as dg
 import duckdb
+
+from assets.settings import ENV_DEFAULTS, SettingError, configuration, env, read_key_file  # noqa: F401  (env: re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Every asset that writes the warehouse is in this Dagster concurrency pool; with its limit at 1
@@ -37,31 +26,12 @@ REPORTS_POOL = "report_files"
 SQL_DIR = REPO_ROOT / "sql"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
-ENV_DEFAULTS = {
-    "EXAM_RISK_LANDING": "data/landing",
-    "EXAM_RISK_WAREHOUSE": "data/warehouse.duckdb",
-    "EXAM_RISK_ANALYTICS": "data/analytics.duckdb",
-    "EXAM_RISK_REPORTS": "data/reports",
-    "EXAM_RISK_MAX_REJECT_SHARE": "0.05",
-    "EXAM_RISK_ACCEPT": "",
-    "EXAM_RISK_PSEUDONYM_KEY": "",
-    "EXAM_RISK_PSEUDONYM_KEY_FILE": "",
-    "EXAM_RISK_FIRST_MONTH": "2020-01",
-    # 2GB: the 10 M benchmark ran as fast as with 8GB (DuckDB spills what it must) and the whole
-    # process, Polars and GX included, peaked at 2.7 GB instead of 4.4 GB.
-    "EXAM_RISK_MEMORY_LIMIT": "2GB",
-}
-
-
-def env(name: str) -> str:
-    return os.environ.get(name) or ENV_DEFAULTS[name]
-
 
 def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text()
 
 
-class MissingPseudonymKey(RuntimeError):
+class MissingPseudonymKey(SettingError):
     pass
 
 
@@ -71,9 +41,22 @@ class Warehouse(dg.ConfigurableResource):
     path: str
     memory_limit: str = ENV_DEFAULTS["EXAM_RISK_MEMORY_LIMIT"]
 
+    @property
+    def lock_path(self) -> Path:
+        """Beside the warehouse: a run holds an OS lock on it (pipelines/runner.py)."""
+        return Path(self.path).with_name(Path(self.path).name + ".lock")
+
     def connect(self) -> duckdb.DuckDBPyConnection:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit})
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # It holds raw importer numbers: readable by its owner only (a file made before this rule is tightened).
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        old = os.umask(0o077)
+        try:
+            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit})
+        finally:
+            os.umask(old)
         con.execute("SET TimeZone = 'UTC'")
         return con
 
@@ -99,6 +82,7 @@ class PipelineSettings(dg.ConfigurableResource):
     accept: list[str] = []
     pseudonym_key: str = ""
     pseudonym_key_file: str = ""
+    max_file_bytes: int = 1 << 30
 
     def landing_folder(self, source: str) -> Path:
         return Path(self.landing) / source
@@ -107,26 +91,19 @@ class PipelineSettings(dg.ConfigurableResource):
         """The secret under which importer numbers become HMAC-SHA256 pseudonyms."""
         if self.pseudonym_key:
             return self.pseudonym_key.encode()
-        if self.pseudonym_key_file and Path(self.pseudonym_key_file).is_file():
-            key = Path(self.pseudonym_key_file).read_text().strip()
-            if key:
-                return key.encode()
+        if self.pseudonym_key_file:
+            return read_key_file(self.pseudonym_key_file)
         raise MissingPseudonymKey(
             "no pseudonym key: set EXAM_RISK_PSEUDONYM_KEY, or EXAM_RISK_PSEUDONYM_KEY_FILE to a file "
             "holding the key (make demo creates data/pseudonym.key)")
 
 
-def resources_from_env(**overrides) -> dict:
-    """Resources as the environment configures them; CLI flags arrive as overrides."""
-    accept = [a for a in env("EXAM_RISK_ACCEPT").split(",") if a]
-    settings = dict(
-        landing=env("EXAM_RISK_LANDING"), analytics=env("EXAM_RISK_ANALYTICS"),
-        reports=env("EXAM_RISK_REPORTS"), max_reject_share=float(env("EXAM_RISK_MAX_REJECT_SHARE")),
-        accept=accept, pseudonym_key=env("EXAM_RISK_PSEUDONYM_KEY"),
-        pseudonym_key_file=env("EXAM_RISK_PSEUDONYM_KEY_FILE"))
-    warehouse = overrides.pop("warehouse", None) or env("EXAM_RISK_WAREHOUSE")
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    return {"warehouse": Warehouse(path=warehouse, memory_limit=env("EXAM_RISK_MEMORY_LIMIT")), "settings": PipelineSettings(**settings)}
+def resources_from_env(**flags) -> dict:
+    """Resources as the environment configures them; command-line flags (checked) win. Raises
+    SettingError for a variable that cannot be used."""
+    values = configuration(**flags)
+    warehouse = Warehouse(path=values.pop("warehouse"), memory_limit=values.pop("memory_limit"))
+    return {"warehouse": warehouse, "settings": PipelineSettings(**values)}
 
 
 def reference_file(name: str):

@@ -28,7 +28,8 @@ from assets.resources import REPO_ROOT
 
 STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings", "hts_sections"), "quality": ("checked_",),
           "warehouse": ("stg_", "fct_", "month_marts"), "scorecard": ("ctpat_benefit_estimates",),
-          "marts": ("analytics_marts",), "charts": ("monthly_charts", "border_wait_charts", "monthly_report")}
+          "marts": ("analytics_marts", "publication"),
+          "charts": ("monthly_charts", "border_wait_charts", "monthly_report")}
 MONTHS = 13  # a year loaded, and one month more for the incremental measurement
 
 

@@ -7,13 +7,35 @@ import argparse
 import sys
 from pathlib import Path
 
-from assets.resources import ENV_DEFAULTS, env
+from assets.settings import BY_FIELD, SETTINGS, env
 
-ENV_HELP = "\n".join(f"  {k:<30} default {v or '(none)'}" for k, v in ENV_DEFAULTS.items())
+ENV_HELP = "\n".join(f"  {s.env:<30} default {s.default or '(none)'}" for s in SETTINGS)
+EX_USAGE = 64  # sysexits.h: the command was used incorrectly
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with EX_USAGE (64) for a bad flag or flag value: exit 2 is the quality gate's."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"error: {message}\n")
+
+
+def _checked(field: str):
+    """An argparse type from the setting's own check (assets/settings.py)."""
+    check = BY_FIELD[field].parse
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
+    parse.__name__ = field
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
+    parser = Parser(prog="python -m pipelines", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Environment variables (flags win over them):\n" + ENV_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", help="warehouse DuckDB file ($EXAM_RISK_WAREHOUSE)")
     run.add_argument("--marts", help="analyst DuckDB file ($EXAM_RISK_ANALYTICS)")
     run.add_argument("--reports", help="reports folder ($EXAM_RISK_REPORTS)")
-    run.add_argument("--max-reject-share", type=float, help="quality gate threshold ($EXAM_RISK_MAX_REJECT_SHARE)")
+    run.add_argument("--max-reject-share", type=_checked("max_reject_share"),
+                     help="quality gate threshold, a share of a file's rows between 0 and 1 ($EXAM_RISK_MAX_REJECT_SHARE)")
     run.add_argument("--accept", action="append", metavar="FILE_NAME",
                      help="accept a blocked file by name (repeatable; $EXAM_RISK_ACCEPT, comma-separated)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's INFO log")

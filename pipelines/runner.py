@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import dagster as dg
 import duckdb
 
+from assets.marts.pseudonyms import one_line, shown
 from assets.partitions import contiguous_ranges, listed_months, outside_partitions, range_tags
-from assets.resources import MissingPseudonymKey, env, resources_from_env
+from assets.resources import resources_from_env
+from assets.settings import SettingError
 
 
 @dataclass(frozen=True)
@@ -19,18 +26,57 @@ class RunOutcome:
     runs: tuple = ()  # the Dagster results, in order, for callers that read their events
 
 
+class RunInProgress(Exception):
+    """Another run holds the warehouse's lock."""
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """An OS lock (flock) on a file beside the warehouse, held for the whole run: a second run
+    exits at once instead of racing the first; the kernel releases it when the process ends, so a
+    killed run never leaves it held."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", errors="replace").strip() or "an unknown time"
+        os.close(fd)
+        raise RunInProgress(holder) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC (process {os.getpid()})".encode(), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
     """Ingest (through staging), then one run per contiguous range of open months, the last of
-    which also publishes; a publication run alone if no month is open."""
+    which also publishes; a publication run alone if no month is open. One run at a time per
+    warehouse (run_lock); any setting that cannot be used ends it before it starts (exit 1)."""
+    try:
+        resources = resources_from_env(accept=accept, **overrides)
+        settings = resources["settings"]
+        key = settings.key_bytes()
+    except SettingError as exc:
+        return RunOutcome(1, f"error: {one_line(str(exc))}")
+    if not Path(settings.landing).is_dir():
+        return RunOutcome(1, f"error: the landing zone {one_line(settings.landing)} is not a folder "
+                             "(EXAM_RISK_LANDING or --landing); nothing was published")
+    try:
+        with run_lock(resources["warehouse"].lock_path):
+            outcome = _run(resources, verbose)
+    except RunInProgress as exc:
+        return RunOutcome(1, f"error: another run is in progress since {exc} on this warehouse; nothing was published")
+    return RunOutcome(outcome.exit_code, shown(outcome.message, key), outcome.runs)
+
+
+def _run(resources: dict, verbose: bool) -> RunOutcome:
     from pipelines.definitions import ALL_ASSETS, INGEST, MONTHS_AND_PUBLISH, PUBLISH
 
-    accept = [*(a for a in env("EXAM_RISK_ACCEPT").split(",") if a), *(accept or [])]
-    resources = resources_from_env(accept=accept, **overrides)
     settings = resources["settings"]
-    try:
-        settings.key_bytes()
-    except MissingPseudonymKey as exc:
-        return RunOutcome(1, f"error: {exc}")
     level = "INFO" if verbose else "CRITICAL"  # the one-line outcome below says what matters
 
     runs = []
@@ -47,8 +93,7 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
     outside = outside_partitions(months)
     if outside:
         return RunOutcome(1, f"entries arrived in months outside the partitions: {', '.join(outside)} "
-                             "(EXAM_RISK_FIRST_MONTH sets the first; months after the current one are not partitions)",
-                          tuple(runs))
+                             "(a bug: the quality gate admits no such month)", tuple(runs))
     ranges = contiguous_ranges(months)
     for i, (first, last) in enumerate(ranges):
         month_selection = MONTHS_AND_PUBLISH if i == len(ranges) - 1 else MONTHS_AND_PUBLISH - PUBLISH
@@ -86,8 +131,11 @@ def _failure_message(result) -> RunOutcome:
         error = f.step_failure_data.error
         text = (f.step_failure_data.user_failure_data.description if f.step_failure_data.user_failure_data
                 else (error.cause.message if error and error.cause else error.message if error else "unknown error"))
-        return RunOutcome(1, f"failed in {f.step_key}: {text.strip().splitlines()[0]} (details: --verbose)")
-    return RunOutcome(1, "failed: the run did not succeed (see Dagster's log with --verbose)")
+        first = one_line(text.strip().splitlines()[0] if text.strip() else type(error).__name__)
+        # Only `publication` changes what readers see, and it says itself whether it got that far.
+        after = "" if "published" in first else "; nothing was published"
+        return RunOutcome(1, f"failed in {f.step_key}: {first}{after} (details: --verbose)")
+    return RunOutcome(1, "failed: the run did not succeed; nothing was published (see Dagster's log with --verbose)")
 
 
 def _summary(analytics: Path, reports: Path, warehouse: str) -> str:

@@ -59,6 +59,7 @@ ENTRY_DEFECTS = {  # reason code -> the row that earns it (serials 100+ are the 
     "release_before_arrival": entry(114, release_at="2026-03-02T09:59:59-06:00"),
 }
 EXAM_DEFECTS = {
+    "bad_exam_id": exam("", 1),
     "bad_entry_number": exam("X101", 1, entry_number="B7X-1-0"),
     "bad_check_digit": exam("X102", 1, entry_number=entry_number("B7X", 1, dashed=False)[:-1] + "0"
                             if entry_number("B7X", 1)[-1] != "0" else entry_number("B7X", 1, dashed=False)[:-1] + "1"),

@@ -34,7 +34,7 @@ def test_every_suite_expectation_surfaces_as_an_asset_check():
     assert ("checked_entries", "bad_check_digit") in checks
     assert ("checked_ctpat", "overlapping_interval") in checks
     assert {("checked_entries", "quality_gate"), ("checked_exams", "quality_gate"), ("checked_ctpat", "quality_gate")} <= checks
-    assert len(checks) == 14 + 10 + 5 + 6 + 4
+    assert len(checks) == 14 + 11 + 5 + 6 + 4
 
 
 def test_dagster_definitions_validate():

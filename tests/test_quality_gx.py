@@ -15,7 +15,7 @@ CONTRACT_ORDER = {
     "entries": ["bad_entry_number", "bad_check_digit", "unknown_entry_type", "bad_importer_number", "unknown_port",
                 "unknown_mode", "bad_lane_type", "bad_carrier_code", "bad_country", "bad_hts_number", "bad_value",
                 "timestamp_without_offset", "bad_timestamp", "release_before_arrival"],
-    "exams": ["bad_entry_number", "bad_check_digit", "unknown_exam_type", "unknown_exam_location",
+    "exams": ["bad_exam_id", "bad_entry_number", "bad_check_digit", "unknown_exam_type", "unknown_exam_location",
               "timestamp_without_offset", "bad_timestamp", "started_before_selected", "completed_without_start",
               "completed_before_started", "unknown_outcome"],
     "ctpat": ["unknown_partner_type", "unknown_status", "bad_tier", "bad_date", "overlapping_interval"],

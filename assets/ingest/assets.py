@@ -2,10 +2,12 @@
 
 
 import time
+from pathlib import Path
 
 import dagster as dg
 
 from assets.ingest.register import ingest_source
+from assets.marts.pseudonyms import shown
 from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, reference_file
 
 
@@ -37,13 +39,16 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
     def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.session() as con:
-            counts = ingest_source(con, source, settings.landing_folder(source))
+            counts = ingest_source(con, source, settings.landing_folder(source), settings.max_file_bytes,
+                                   Path(settings.landing))
             total = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
             failed = con.execute("SELECT file_name, message FROM meta.files WHERE source = ? AND status = 'failed' "
                                  "AND in_landing ORDER BY file_name", [source]).fetchall()
         context.log.info(f"{source}: {counts}")
+        key = settings.key_bytes()
+        failed = [(shown(f"{source}/{name}", key), shown(message, key)) for name, message in failed]
         for name, message in failed:
-            context.log.warning(f"{source}/{name} failed: {message}")
+            context.log.warning(f"{name} failed: {message}")
         return dg.MaterializeResult(metadata={**counts, "raw_rows_total": total,
                                               "seconds": round(time.perf_counter() - started, 3),
                                               "failed_files": "\n".join(f"{n}: {m}" for n, m in failed) or "none"})

@@ -14,8 +14,8 @@ first port whose crossing maps to a Schedule D port gives it.
 from __future__ import annotations
 
 import csv
-import gzip
 import json
+import zlib
 from datetime import datetime, timezone
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -106,6 +106,8 @@ def _json_ports(data: bytes) -> list[dict]:
         document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadSnapshot(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:  # a document nested thousands deep is no feed snapshot
+        raise BadSnapshot("invalid JSON: nested too deeply") from exc
     if not isinstance(document, list) or not all(isinstance(p, dict) for p in document):
         raise BadSnapshot("JSON is not an array of port objects")
     return document
@@ -154,14 +156,19 @@ def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
+# A feed snapshot is about 200 KB; a document larger than this once decompressed is refused whatever
+# the file cap (it is parsed whole in memory).
+MAX_SNAPSHOT_BYTES = 64 << 20
+
+
 def parse_snapshot(name: str, data: bytes) -> tuple[list[tuple], list[list], datetime]:
     """Port rows (PORT_COLUMNS) and lane columns (LANE_COLUMNS) of one snapshot, values as published,
-    and the document time as a UTC instant. `_row` numbers the port elements from 1."""
+    and the document time as a UTC instant. `_row` numbers the port elements from 1. A `.gz`
+    snapshot is decompressed with a bound (MAX_SNAPSHOT_BYTES): a decompression bomb fails alone."""
     if name.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise BadSnapshot(f"cannot decompress: {exc}") from exc
+        data = _gunzip(data, MAX_SNAPSHOT_BYTES)
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise BadSnapshot(f"larger than {MAX_SNAPSHOT_BYTES:,} bytes")
     if name.removesuffix(".gz").endswith(".xml"):
         doc_date, doc_time, ports, lanes = _xml_rows(data)
         snapshot_at = _document_time("xml", doc_date, doc_time, [])
@@ -170,6 +177,20 @@ def parse_snapshot(name: str, data: bytes) -> tuple[list[tuple], list[list], dat
         ports, lanes = _json_rows(document)
         snapshot_at = _document_time("json", None, None, document)
     return ports, lanes, snapshot_at.astimezone(timezone.utc)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Decompressed bytes, refusing more than `limit` of them (never holding more than that)."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflate.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise BadSnapshot(f"cannot decompress: {exc}") from exc
+    if len(out) > limit:
+        raise BadSnapshot(f"expands past {limit:,} bytes")
+    if not inflate.eof:
+        raise BadSnapshot("cannot decompress: the gzip stream is truncated")
+    return out
 
 
 def columns_frame(columns: list[list], names: list[str], extra: dict | None = None) -> pl.DataFrame:

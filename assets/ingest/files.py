@@ -6,16 +6,17 @@ either the whole file or nothing, and a re-run simply loads it again.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from assets.ingest.bwt import BWT_SUFFIXES
+from assets.ingest.text import (MAX_LINE_BYTES, RECORD_TEXT_CHARS, Broken, FileRefused, Header, count_record_lines,
+                                gzip_ok, read_header, records)
 
 # Contract columns per source; extra columns in a file are ignored.
 SOURCE_COLUMNS = {
@@ -41,19 +42,37 @@ class LandingFile:
     content_hash: str
     size: int
     mtime_ns: int
-    stamp_known: bool = False  # name, size and modification time matched a known delivery: not hashed again
+    ctime_ns: int
+    inode: int
+    stamp_known: bool = False  # the register saw these exact bytes' stamp before: not hashed again
+    refused: str | None = None  # why it cannot be loaded at all (a link leaving the landing zone)
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The name as delivered, as text: bytes that are not UTF-8 written as \\xNN."""
+        return file_name(self.path)
+
+
+def file_name(path: Path) -> str:
+    return os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
 
 
 def landing_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files ready to load, in name order; hidden files and half-written `.part` files wait."""
+    """Files ready to load, in name order; hidden files and half-written `.part` files wait, and
+    anything that is not a regular file (a FIFO, a socket, a folder) is not a delivery."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.name.endswith(suffixes))
+                  if not p.name.startswith(".") and p.name.endswith(suffixes) and (p.is_symlink() or p.is_file()))
+
+
+def outside(path: Path, root: Path) -> bool:
+    """Whether a link leads out of the landing zone (or nowhere, or to something not a file)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    return not target.is_file() or not target.is_relative_to(root.resolve())
 
 
 def content_hash(path: Path) -> str:
@@ -64,64 +83,131 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
-            first = fh.readline()
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise LoadFailed(f"cannot read {path.name}: {exc}") from exc
-    if not first.strip():
-        raise LoadFailed(f"{path.name} is empty: no header row")
-    return next(csv.reader(io.StringIO(first)))
-
-
-def _require(columns: list[str], present: list[str], name: str) -> None:
+def _require(columns: list[str], present: list[str]) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
-        raise LoadFailed(f"{name} lacks required column(s): {', '.join(missing)}")
+        raise LoadFailed(f"lacks required column(s): {', '.join(missing)}")
 
 
 def _text_expr(column: str, duck_type: str) -> str:
-    """Parquet value as the text a CSV would carry: instants in UTC with Z, naive timestamps
-    without an offset (so the quality gate rejects them as ambiguous)."""
+    """Parquet value as the text a CSV would carry: instants (a timestamp with a zone, in any unit:
+    TIMESTAMP WITH TIME ZONE, TIMESTAMPTZ_NS...) in UTC with Z; timestamps without a zone without an
+    offset (so the quality gate rejects them as ambiguous)."""
     q = f'"{column}"'
-    if duck_type.startswith("TIMESTAMP WITH TIME ZONE"):
-        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+    if "TIME ZONE" in duck_type or duck_type.startswith("TIMESTAMPTZ"):
+        return f"strftime(CAST({q} AS TIMESTAMPTZ), '%Y-%m-%dT%H:%M:%S.%fZ')"
     if duck_type.startswith("TIMESTAMP"):
-        return f"strftime({q}, '%Y-%m-%dT%H:%M:%S.%f')"
+        return f"strftime(CAST({q} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%f')"
     return f"CAST({q} AS VARCHAR)"
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> int:
-    """Read one CSV or Parquet file into TEMP tables `_load` (good rows with `_row`) and `_broken`
-    (malformed lines with their text); return rows read. Raises LoadFailed."""
-    columns = SOURCE_COLUMNS[source]
+def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> int:
+    """Read one CSV, CSV.gz or Parquet file into TEMP tables `_load` (good rows with `_row`) and
+    `_broken` (malformed lines with their line number and text); return rows read. Raises
+    LoadFailed (the file is recorded as failed, the run goes on)."""
     con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
     try:
         if path.name.endswith(".parquet"):
-            described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
-            types = {name: typ for name, typ, *_ in described}
-            _require(columns, list(types), path.name)
-            select = ", ".join(f"{_text_expr(c, types[c])} AS {c}" for c in columns)
-            con.execute(f"CREATE TEMP TABLE _load AS SELECT file_row_number + 1 AS _row, {select} "
-                        f"FROM read_parquet(?, file_row_number = true)", [str(path)])
-            con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
+            _stage_parquet(con, source, path, cap)
         else:
-            header = _csv_header(path)
-            _require(columns, header, path.name)
-            spec = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
-            con.execute(
-                f"CREATE TEMP TABLE _read AS SELECT {', '.join(columns)} FROM read_csv(?, columns = {spec}, "
-                "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-                "ignore_errors = true, store_rejects = true, rejects_table = '_rejects', "
-                "rejects_scan = '_reject_scans')", [str(path)])
-            # rowid follows insertion order, which preserves the file's row order.
-            con.execute("CREATE TEMP TABLE _load AS SELECT rowid + 1 AS _row, * FROM _read; DROP TABLE _read")
-            con.execute("CREATE TEMP TABLE _broken AS SELECT line, any_value(csv_line) AS record "
-                        "FROM _rejects GROUP BY line")
-            con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+            _stage_csv(con, source, path, cap)
+    except FileRefused as exc:
+        raise LoadFailed(str(exc)) from exc
     except duckdb.Error as exc:
-        raise LoadFailed(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from exc
+        raise LoadFailed(f"cannot be read: {str(exc).splitlines()[0]}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> None:
+    columns = SOURCE_COLUMNS[source]
+    size = con.execute("SELECT coalesce(sum(total_uncompressed_size), 0) FROM parquet_metadata(?)", [str(path)]).fetchone()[0]
+    if size > cap:
+        raise FileRefused(f"expands past the limit of {cap:,} bytes (EXAM_RISK_MAX_FILE_BYTES): {size:,} uncompressed")
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    types = {name: typ for name, typ, *_ in described}
+    _require(columns, list(types))
+    select = ", ".join(f"{_text_expr(c, types[c])} AS {c}" for c in columns)
+    con.execute(f"CREATE TEMP TABLE _load AS SELECT file_row_number + 1 AS _row, {select} "
+                f"FROM read_parquet(?, file_row_number = true)", [str(path)])
+    con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> None:
+    """DuckDB's reader when it accounts for every record line of the file; else the streaming
+    reader of assets/ingest/text.py, which gives every line a fate."""
+    if path.name.endswith(".gz") and not gzip_ok(path):
+        raise FileRefused("named .gz but not gzip")
+    header = read_header(path, cap)
+    columns = SOURCE_COLUMNS[source]
+    _require(columns, header.columns)
+    expected, uniform_line_ends = count_record_lines(path, cap)  # also stops a file past the cap
+    if uniform_line_ends and _duckdb_csv(con, path, header, columns) == expected:
+        return
+    con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
+    _python_csv(con, path, header, columns, cap)
+
+
+def _duckdb_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, columns: list[str]) -> int | None:
+    """Good rows plus rejected lines as DuckDB reads the file (None if it cannot)."""
+    spec = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in _unique(header.columns)) + "}"
+    names = _unique(header.columns)
+    picked = ", ".join(f'"{names[header.columns.index(c)]}" AS {c}' for c in columns)
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE _read AS SELECT {picked} FROM read_csv(?, columns = {spec}, header = true, "
+            f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', max_line_size = {MAX_LINE_BYTES + 2}, "
+            "ignore_errors = true, store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scans')",
+            [str(path)])
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS _read; DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+        return None
+    # rowid follows insertion order, which preserves the file's row order.
+    con.execute("CREATE TEMP TABLE _load AS SELECT rowid + 1 AS _row, * FROM _read; DROP TABLE _read")
+    con.execute(f"CREATE TEMP TABLE _broken AS SELECT line, CASE WHEN length(any_value(csv_line)) > {RECORD_TEXT_CHARS} "
+                f"THEN left(any_value(csv_line), {RECORD_TEXT_CHARS}) || ' [cut: ' || length(any_value(csv_line)) || "
+                "' characters in all]' ELSE any_value(csv_line) END AS record FROM _rejects GROUP BY line")
+    con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+    return con.execute("SELECT (SELECT count(*) FROM _load) + (SELECT count(*) FROM _broken)").fetchone()[0]
+
+
+def _python_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, columns: list[str], cap: int) -> None:
+    """Every record through the streaming reader, in batches: bounded memory whatever the file."""
+    positions = [header.columns.index(c) for c in columns]
+    con.execute(f"CREATE TEMP TABLE _load (_row BIGINT, {', '.join(f'{c} VARCHAR' for c in columns)})")
+    con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
+    rows: list[list] = []
+    broken: list[tuple[int, str]] = []
+    n_records = 0
+
+    def flush():
+        if rows:
+            batch = pa.table({"_row": pa.array([r[0] for r in rows], pa.int64()),
+                              **{c: pa.array([r[i + 1] for r in rows], pa.string()) for i, c in enumerate(columns)}})
+            con.register("_batch", batch)
+            con.execute("INSERT INTO _load SELECT * FROM _batch")
+            con.unregister("_batch")
+            rows.clear()
+        if broken:
+            con.executemany("INSERT INTO _broken VALUES (?, ?)", broken)
+            broken.clear()
+
+    for item in records(path, cap, len(header.columns)):
+        n_records += 1
+        if isinstance(item, Broken):
+            broken.append((item.line, item.text))
+        else:
+            rows.append([n_records] + [item[1][i] or None for i in positions])  # an empty field is NULL, as DuckDB reads it
+        if len(rows) >= 100_000 or len(broken) >= 10_000:
+            flush()
+    flush()
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Header names made unique for DuckDB (a repeated extra column would clash); required names keep theirs."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
+    return out

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import hashlib
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from assets.ingest.bwt import LANE_COLUMNS, PORT_COLUMNS, BadSnapshot, columns_frame, parse_snapshot
+from assets.ingest.bwt import LANE_COLUMNS, MAX_SNAPSHOT_BYTES, PORT_COLUMNS, BadSnapshot, columns_frame, parse_snapshot
 from assets.resources import read_sql
 
 from assets.ingest.files import (ROW_ID_STRIDE, SOURCE_COLUMNS, SOURCE_SUFFIXES, LandingFile, LoadFailed, content_hash,
-                                 landing_files, stage_file)
+                                 file_name, landing_files, outside, stage_file)
 
 
 SNAPSHOT_BATCH = 500  # Border Wait Times files per load transaction
@@ -24,30 +25,42 @@ def _known(con, source: str) -> dict[tuple[str, str], str]:
     return {(h, n): s for h, n, s in rows}
 
 
-def _scan(con, source: str, folder: Path) -> list[LandingFile]:
-    """The landing files with their content hashes; a file whose name, size and modification time
-    match a known delivery keeps that delivery's hash (a feed poller's folder holds tens of thousands)."""
-    seen = {(n, size, mtime): h for n, size, mtime, h in con.execute(
-        "SELECT file_name, file_size, file_mtime_ns, content_hash FROM meta.files WHERE source = ?", [source]).fetchall()}
+def _scan(con, source: str, folder: Path, landing: Path) -> list[LandingFile]:
+    """The landing files with their content hashes. A file whose name, size, modification time (ns),
+    change time (ns) and inode all match a known delivery keeps that delivery's hash (a feed
+    poller's folder holds tens of thousands); any other difference, even new content copied with
+    `cp -p` or `touch -r` (same size and mtime, new ctime or inode), re-hashes it. A link that leads
+    out of the landing zone is not read at all."""
+    seen = {tuple(stamp): h for *stamp, h in con.execute(
+        "SELECT file_name, file_size, file_mtime_ns, file_ctime_ns, file_inode, content_hash FROM meta.files "
+        "WHERE source = ?", [source]).fetchall()}
     files = []
     for path in landing_files(folder, SOURCE_SUFFIXES[source]):
+        if path.is_symlink() and outside(path, landing):
+            target = os.fsencode(os.readlink(path)).decode("utf-8", errors="backslashreplace")
+            files.append(LandingFile(path, "link:" + hashlib.sha256(target.encode()).hexdigest(), 0, 0, 0, 0,
+                                     refused="a link to something outside the landing zone: not read"))
+            continue
         stat = path.stat()
-        known = seen.get((path.name, stat.st_size, stat.st_mtime_ns))
-        files.append(LandingFile(path, known or content_hash(path), stat.st_size, stat.st_mtime_ns, known is not None))
+        stamp = (file_name(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        known = seen.get(stamp)
+        files.append(LandingFile(path, known or content_hash(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                                 stat.st_ino, known is not None))
     return files
 
 
 def _record(con, source: str, f: LandingFile, status: str, message: str | None, rows_read: int = 0) -> int:
     return con.execute(
         "INSERT INTO meta.files (file_id, source, file_name, content_hash, status, message, rows_read, file_size, "
-        "file_mtime_ns) VALUES (nextval('meta.file_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING file_id",
-        [source, f.name, f.content_hash, status, message, rows_read, f.size, f.mtime_ns]).fetchone()[0]
+        "file_mtime_ns, file_ctime_ns, file_inode) VALUES (nextval('meta.file_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING file_id",
+        [source, f.name, f.content_hash, status, message, rows_read, f.size, f.mtime_ns, f.ctime_ns, f.inode]).fetchone()[0]
 
 
-def _load(con, source: str, f: LandingFile) -> int:
+def _load(con, source: str, f: LandingFile, cap: int) -> int:
     """Stage the file, then move its rows into raw and its broken lines into the quarantine,
     all in one transaction with its register row (status 'ingested': awaiting the quality gate)."""
-    rows_read = stage_file(con, source, f.path)
+    rows_read = stage_file(con, source, f.path, cap)
     cols = ", ".join(SOURCE_COLUMNS[source])
     con.execute("BEGIN TRANSACTION")
     try:
@@ -63,16 +76,18 @@ def _load(con, source: str, f: LandingFile) -> int:
     return rows_read
 
 
-def _load_snapshots(con, files: list[LandingFile], counts: dict) -> None:
+def _load_snapshots(con, files: list[LandingFile], counts: dict, cap: int) -> None:
     """Parse a batch of Border Wait Times snapshots and load them in one transaction: a poller's
     thousands of small files cost one round trip per batch, not per file."""
     loaded_at = datetime.now(timezone.utc)
     parsed = []
     for f in files:
         try:
+            if f.size > min(cap, MAX_SNAPSHOT_BYTES):  # not read at all: parsed whole in memory
+                raise BadSnapshot(f"larger than {min(cap, MAX_SNAPSHOT_BYTES):,} bytes")
             parsed.append((f, *parse_snapshot(f.name, f.path.read_bytes())))
         except (BadSnapshot, OSError) as exc:
-            _record(con, "bwt", f, "failed", f"cannot read {f.name}: {exc}")
+            _record(con, "bwt", f, "failed", f"cannot be read: {exc}")
             counts["failed"] += 1
     if not parsed:
         return
@@ -81,7 +96,8 @@ def _load_snapshots(con, files: list[LandingFile], counts: dict) -> None:
     register = pl.DataFrame({"file_id": ids, "file_name": [p[0].name for p in parsed],  # noqa: F841
                              "content_hash": [p[0].content_hash for p in parsed],
                              "rows_read": [len(p[1]) for p in parsed], "file_size": [p[0].size for p in parsed],
-                             "file_mtime_ns": [p[0].mtime_ns for p in parsed]})
+                             "file_mtime_ns": [p[0].mtime_ns for p in parsed],
+                             "file_ctime_ns": [p[0].ctime_ns for p in parsed], "file_inode": [p[0].inode for p in parsed]})
     port_rows, lane_columns, port_ids, lane_ids, times = [], [[] for _ in LANE_COLUMNS], [], [], []
     for file_id, (_, ports, lanes, at) in zip(ids, parsed):
         port_rows += ports
@@ -98,8 +114,8 @@ def _load_snapshots(con, files: list[LandingFile], counts: dict) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("INSERT INTO meta.files (file_id, source, file_name, content_hash, status, rows_read, file_size, "
-                    "file_mtime_ns) SELECT file_id, 'bwt', file_name, content_hash, 'ingested', rows_read, file_size, "
-                    "file_mtime_ns FROM register")
+                    "file_mtime_ns, file_ctime_ns, file_inode) SELECT file_id, 'bwt', file_name, content_hash, 'ingested', "
+                    "rows_read, file_size, file_mtime_ns, file_ctime_ns, file_inode FROM register")
         con.execute(read_sql("setup/insert_raw_bwt.sql"), {"loaded_at": loaded_at, "stride": ROW_ID_STRIDE})
         con.execute("COMMIT")
     except BaseException:
@@ -109,9 +125,11 @@ def _load_snapshots(con, files: list[LandingFile], counts: dict) -> None:
     counts["rows_read"] += sum(len(p[1]) for p in parsed)
 
 
-def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path) -> dict:
-    """Register every landing file of one source once, in name order; load the new ones."""
-    files = _scan(con, source, folder)
+def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path, cap: int = 1 << 30,
+                  landing: Path | None = None) -> dict:
+    """Register every landing file of one source once, in name order; load the new ones. `cap`:
+    the most bytes a file may expand to; `landing`: the landing zone links must stay in."""
+    files = _scan(con, source, folder, landing or folder.parent)
     known = _known(con, source)
     known_hashes = {h: n for (h, n) in known}
     counts = {"new_files": 0, "duplicates": 0, "failed": 0, "rows_read": 0}
@@ -119,7 +137,11 @@ def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path) -> 
     for f in files:
         if (f.content_hash, f.name) in known:
             if not f.stamp_known:
-                restamped.append((f.size, f.mtime_ns, source, f.content_hash, f.name))
+                restamped.append((f.size, f.mtime_ns, f.ctime_ns, f.inode, source, f.content_hash, f.name))
+            continue
+        if f.refused:
+            _record(con, source, f, "failed", f.refused)
+            counts["failed"] += 1
             continue
         if f.content_hash in known_hashes:
             _record(con, source, f, "duplicate", f"same content as {known_hashes[f.content_hash]}")
@@ -128,14 +150,14 @@ def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path) -> 
         known_hashes[f.content_hash] = f.name
         new.append(f)
     if restamped:  # touched but unchanged files: remember their new stamp so the next scan skips hashing them
-        con.executemany("UPDATE meta.files SET file_size = ?, file_mtime_ns = ? WHERE source = ? AND content_hash = ? "
-                        "AND file_name = ?", restamped)
+        con.executemany("UPDATE meta.files SET file_size = ?, file_mtime_ns = ?, file_ctime_ns = ?, file_inode = ? "
+                        "WHERE source = ? AND content_hash = ? AND file_name = ?", restamped)
     if source == "bwt":
         for start in range(0, len(new), SNAPSHOT_BATCH):
-            _load_snapshots(con, new[start:start + SNAPSHOT_BATCH], counts)
+            _load_snapshots(con, new[start:start + SNAPSHOT_BATCH], counts, cap)
     for f in new if source != "bwt" else []:
         try:
-            counts["rows_read"] += _load(con, source, f)
+            counts["rows_read"] += _load(con, source, f, cap)
             counts["new_files"] += 1
         except LoadFailed as exc:
             _record(con, source, f, "failed", str(exc))

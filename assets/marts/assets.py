@@ -1,4 +1,4 @@
-"""Marts: the analyst file (default data/analytics.duckdb), built aside and renamed into place."""
+"""Marts: the analyst file (default data/analytics.duckdb), built aside; `publication` renames it into place."""
 
 
 import time
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.marts.publish import MARTS, publish_marts
+from assets.marts.publish import MARTS, build_marts
 from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_sql
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
@@ -24,7 +24,7 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, set
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)
-        counts = publish_marts(con, Path(settings.analytics), key, context.run_id)
+        counts = build_marts(con, Path(settings.analytics), key, context.run_id)
     seconds = round(time.perf_counter() - started, 3)
     for name, rows in counts.items():
         yield dg.MaterializeResult(asset_key=["marts", name],

@@ -1,4 +1,6 @@
-"""Publishing the analyst file: build every mart into a new DuckDB file, then rename it into place.
+"""Publishing the analyst file: build every mart into a new DuckDB file beside it; the charts and
+reports are drawn from that file, and the `publication` asset (assets/reports/assets.py) renames it
+into place together with them.
 
 A reader that opens the analytics file read-only sees either the previous marts or the new ones,
 never a mix; a reader already connected keeps the old file (its inode) until it reconnects.
@@ -15,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.marts.pseudonyms import pseudonym_macro_sql
+from duckdb.sqltypes import VARCHAR
+
+from assets.marts.pseudonyms import pseudonym_macro_sql, redact
 from assets.partitions import listed_months
 from assets.resources import REPO_ROOT, read_sql
 from assets.warehouse.assets import MONTH_MARTS
@@ -49,33 +53,58 @@ def code_version() -> str:
     return f"{commit or 'unknown'} code:{digest.hexdigest()[:12]}"
 
 
-def publish_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str) -> dict[str, int]:
-    """Build all marts from the warehouse connection into target, atomically. Returns row counts."""
+def building_file(target: Path, run_id: str) -> Path:
+    """Where a run builds the analyst file before publishing it (same folder: the rename is atomic)."""
+    return target.with_name(f".{target.name}.{run_id}.building")
+
+
+def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str) -> dict[str, int]:
+    """Build all marts from the warehouse connection into building_file(target, run_id), which
+    nothing reads but this run's charts and reports until `publish_building` renames it. Returns
+    row counts."""
     target.parent.mkdir(parents=True, exist_ok=True)
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # from a crashed publication
         leftover.unlink()
-    building = target.with_name(f".{target.name}.{run_id}.building")
+    building = building_file(target, run_id)
     months = listed_months(con, "meta.unpublished_months")
     con.execute(pseudonym_macro_sql(key))
+    register_redaction(con, key)
     con.execute("ATTACH ? AS build", [str(building)])
     try:
         con.execute("CREATE SCHEMA build.marts")
         for name in MARTS:
             con.execute(f"CREATE TABLE build.marts.{name} AS {mart_query(name)}")
-        _published_runs(con, target, run_id, months)
+        _published_runs(con, target, run_id, months, key)
         counts = {name: con.execute(f"SELECT count(*) FROM build.marts.{name}").fetchone()[0] for name in MARTS}
         con.execute("CHECKPOINT build")
     finally:
         con.execute("DETACH build")
     with duckdb.connect(str(building)) as doc:
         doc.execute(read_sql("marts/comments.sql"))
-    os.replace(building, target)
-    # Published: these months' charts and reports are drawn from marts.published_runs.months_rebuilt.
-    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))", [months])
     return counts
 
 
-def _published_runs(con, target: Path, run_id: str, months: list[str]) -> None:
+def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> None:
+    """Rename this run's built analyst file into place and forget the months it published (their
+    charts and reports are drawn from marts.published_runs.months_rebuilt)."""
+    building = building_file(target, run_id)
+    with duckdb.connect(str(building), read_only=True) as doc:
+        months = json.loads(doc.execute("SELECT months_rebuilt FROM marts.published_runs WHERE run_id = ?",
+                                        [run_id]).fetchone()[0] or "[]")
+    os.replace(building, target)
+    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))", [months])
+
+
+def register_redaction(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """redact_text(s): s with every importer number replaced by its pseudonym (for file names)."""
+    try:
+        con.remove_function("redact_text")
+    except duckdb.Error:
+        pass
+    con.create_function("redact_text", lambda text: redact(text, key), [VARCHAR], VARCHAR, null_handling="special")
+
+
+def _published_runs(con, target: Path, run_id: str, months: list[str], key: bytes) -> None:
     """Carry the publication history over from the current file and add this run."""
     con.execute("CREATE TABLE build.marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
                 "input_files JSON, code_version VARCHAR, months_rebuilt JSON)")
@@ -84,11 +113,15 @@ def _published_runs(con, target: Path, run_id: str, months: list[str]) -> None:
         try:
             if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
                            "AND schema_name = 'marts' AND table_name = 'published_runs'").fetchone()[0]:
-                con.execute("INSERT INTO build.marts.published_runs BY NAME SELECT * FROM previous.marts.published_runs")
+                # Earlier publications' file names too: a version before redaction may have published raw ones.
+                con.execute("INSERT INTO build.marts.published_runs BY NAME SELECT * REPLACE "
+                            "(CAST(redact_text(CAST(input_files AS VARCHAR)) AS JSON) AS input_files) "
+                            "FROM previous.marts.published_runs")
         finally:
             con.execute("DETACH previous")
     inputs = con.execute("SELECT source, file_name, content_hash FROM meta.files WHERE status = 'loaded' "
                          "ORDER BY source, file_name, file_id").fetchall()
     con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?, ?)", [
-        run_id, datetime.now(timezone.utc), json.dumps([dict(zip(("source", "file_name", "content_hash"), r)) for r in inputs]),
+        run_id, datetime.now(timezone.utc),
+        json.dumps([{"source": s, "file_name": redact(n, key), "content_hash": h} for s, n, h in inputs]),
         code_version(), json.dumps(months)])

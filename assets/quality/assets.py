@@ -51,7 +51,7 @@ def quality_asset(source: str) -> dg.AssetsDefinition:
         with warehouse.session() as con:
             con.execute("BEGIN TRANSACTION")
             quarantine(con, source)
-            report = decide(con, source, settings.max_reject_share, settings.accept)
+            report = decide(con, source, settings.max_reject_share, settings.accept, settings.key_bytes())
             con.execute("COMMIT")
         yield from _check_results(source, outcomes, rows)
         yield dg.AssetCheckResult(check_name="quality_gate", passed=report.passed, metadata={

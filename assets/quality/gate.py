@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from assets.marts.pseudonyms import shown
 from assets.quality.rulebook import all_or_nothing, first_reason_sql
 
 
@@ -34,9 +35,11 @@ def batch_view(source: str) -> str:
 
 
 def open_batch(con: duckdb.DuckDBPyConnection, source: str) -> int:
-    """(Re)define the batch view as the raw rows of files awaiting the gate; return its size."""
-    con.execute(f"CREATE OR REPLACE VIEW main.{batch_view(source)} AS SELECT * FROM raw.{source} WHERE _file_id IN "
-                f"(SELECT file_id FROM meta.files WHERE source = '{source}' AND status = 'ingested')")
+    """(Re)define the batch view as the raw rows of files awaiting the gate, each with when its file
+    was first seen (`_file_seen_at`: timestamps may lie at most a day after it); return its size."""
+    con.execute(f"CREATE OR REPLACE VIEW main.{batch_view(source)} AS SELECT r.*, f.first_seen_at AS _file_seen_at "
+                f"FROM raw.{source} AS r JOIN meta.files AS f ON f.file_id = r._file_id "
+                f"WHERE f.source = '{source}' AND f.status = 'ingested'")
     return con.execute(f"SELECT count(*) FROM main.{batch_view(source)}").fetchone()[0]
 
 
@@ -63,8 +66,9 @@ def quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
                     f"GROUP BY b._file_id, b._rid")
 
 
-def decide(con: duckdb.DuckDBPyConnection, source: str, max_share: float, accept: list[str]) -> GateReport:
-    """Count rejections per file and set each waiting file's status: loaded or blocked."""
+def decide(con: duckdb.DuckDBPyConnection, source: str, max_share: float, accept: list[str], key: bytes) -> GateReport:
+    """Count rejections per file and set each waiting file's status: loaded or blocked. The report's
+    lines name files as they may be shown (importer numbers pseudonymised, on one line)."""
     report = GateReport(source)
     con.execute("UPDATE meta.files AS f SET rows_rejected = (SELECT count(*) FROM quality.rejected_rows AS q "
                 "WHERE q._file_id = f.file_id) WHERE source = ? AND status IN ('ingested', 'blocked')", [source])
@@ -81,16 +85,16 @@ def decide(con: duckdb.DuckDBPyConnection, source: str, max_share: float, accept
         over = rejected > 0 if strict else share > max_share
         if over and name in accept:
             _set(con, file_id, "loaded", f"accepted by operator with {rejected} of {read} rows rejected", accepted=True)
-            report.accepted.append(name)
+            report.accepted.append(shown(name, key))
         elif over and (status == "ingested" or in_landing):
             reasons = con.execute(
                 "SELECT reason_code, count(*) AS n FROM quality.rejected_rows WHERE _file_id = ? "
                 "GROUP BY ALL ORDER BY n DESC, reason_code LIMIT 3", [file_id]).fetchall()
             why = ", ".join(f"{code} {n}" for code, n in reasons)
             rule = "any rejected row rejects the export" if strict else f"over {max_share:.1%}"
-            message = f"{name}: {rejected} of {read} rows rejected ({share:.1%}, {rule}): {why}"
+            message = f"{rejected} of {read} rows rejected ({share:.1%}, {rule}): {why}"
             _set(con, file_id, "blocked", message)
-            report.blocked.append(f"{source}/{message}")
+            report.blocked.append(f"{source}/{shown(name, key)}: {message}")
         elif over:
             _set(con, file_id, "blocked", _message(con, file_id) + "; no longer in the landing zone")
         elif status == "ingested":

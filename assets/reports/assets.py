@@ -1,27 +1,53 @@
-"""Reports: monthly PNG charts and PDF/HTML reports from the published marts, redrawn for the months
-a publication rebuilt."""
+"""Reports: monthly PNG charts and PDF/HTML reports, redrawn for the months a publication rebuilt,
+then published together with the analyst file.
+
+In a run that built the analyst file (analytics_marts), the charts and reports are drawn from that
+new file into a staging folder; `publication` then checks that every drawn file can go into place,
+renames the analyst file and moves the drawn files. A failure before that leaves the published
+marts, charts and reports as they were ("nothing was published"). A run without a new analyst file
+(a redraw from the UI) draws from the published file straight into place.
+"""
 
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from assets.marts.publish import building_file, publish_building
 from assets.reports.charts import draw_border_wait_charts, draw_monthly_charts
-from assets.reports.files import write_text
+from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
+                                  write_text)
 from assets.reports.report import build_monthly_report, report_months
-from assets.resources import REPORTS_POOL, PipelineSettings
+from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
+
+
+@dataclass(frozen=True)
+class Drawing:
+    marts: Path  # the analyst file drawn from
+    out: Path  # where files are written
+    published: Path  # the reports folder as published (markers of what was drawn are read there)
+
+
+def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
+    reports = Path(settings.reports)
+    building = building_file(Path(settings.analytics), run_id)
+    if building.exists():
+        return Drawing(building, staging_folder(reports, run_id), reports)
+    return Drawing(Path(settings.analytics), reports, reports)
 
 
 @dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
           description="Per local month: exam rate by mode (certified vs uncertified, Wilson intervals) and "
                       "release-time distributions, as PNG under the reports folder.")
-def monthly_charts(settings: PipelineSettings) -> dg.MaterializeResult:
-    marker = Path(settings.reports) / ".monthly_charts_drawn.json"
-    months, publications = months_to_redraw(Path(settings.analytics), marker)
-    written = draw_monthly_charts(Path(settings.analytics), Path(settings.reports), months)
-    mark_drawn(marker, publications)
+def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    d = drawing(settings, context.run_id)
+    marker = ".monthly_charts_drawn.json"
+    months, publications = months_to_redraw(d.marts, d.published / marker)
+    written = draw_monthly_charts(d.marts, d.out, months)
+    mark_drawn(d.out / marker, publications)
     return dg.MaterializeResult(metadata={"charts": len(written), "folder": settings.reports,
                                           "months": len({p.parent.name for p in written})})
 
@@ -29,8 +55,9 @@ def monthly_charts(settings: PipelineSettings) -> dg.MaterializeResult:
 @dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
           description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
                       "crossings, as PNG under reports/border_waits/.")
-def border_wait_charts(settings: PipelineSettings) -> dg.MaterializeResult:
-    written = draw_border_wait_charts(Path(settings.analytics), Path(settings.reports))
+def border_wait_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    d = drawing(settings, context.run_id)
+    written = draw_border_wait_charts(d.marts, d.out)
     return dg.MaterializeResult(metadata={"charts": len(written), "folder": str(Path(settings.reports) / "border_waits")})
 
 
@@ -60,14 +87,39 @@ class ReportConfig(dg.Config):
           description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
                       "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes).")
 def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings) -> dg.MaterializeResult:
-    analytics, reports = Path(settings.analytics), Path(settings.reports)
-    marker = reports / ".monthly_reports_written.json"
-    rebuilt, publications = months_to_redraw(analytics, marker)
-    available = report_months(analytics)
+    d = drawing(settings, context.run_id)
+    marker = ".monthly_reports_written.json"
+    rebuilt, publications = months_to_redraw(d.marts, d.published / marker)
+    available = report_months(d.marts)
     months = [config.month] if config.month else [m for m in available if rebuilt is None or m in rebuilt]
-    written = [build_monthly_report(analytics, reports, month) for month in months]
+    written = [build_monthly_report(d.marts, d.out, month, d.published) for month in months]
     if not config.month:
-        mark_drawn(marker, publications)
+        mark_drawn(d.out / marker, publications)
     context.log.info(f"reports for {', '.join(months)}")
     return dg.MaterializeResult(metadata={"months": ", ".join(months), "pdf_pages": sum(p for _, _, p in written),
                                           "latest_html": str(written[-1][1]) if written else "none"})
+
+
+@dg.asset(group_name="reports", pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], monthly_charts, border_wait_charts,
+                                                         monthly_report],
+          description="Publishes this run's analyst file, charts and reports together: checks that every drawn "
+                      "file can go into place, then renames the analyst file and moves the drawn files.")
+def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
+    analytics, reports = Path(settings.analytics), Path(settings.reports)
+    if not building_file(analytics, context.run_id).exists():
+        raise dg.Failure("no analyst file was built in this run (materialize analytics_marts with it)")
+    staging = staging_folder(reports, context.run_id)
+    try:
+        moves = planned_moves(staging, reports) if staging.is_dir() else []
+    except CannotPublish as exc:
+        raise dg.Failure(f"{exc}; nothing was published") from None
+    with warehouse.session() as con:
+        publish_building(con, analytics, context.run_id)
+    try:
+        move_into_place(moves, staging)
+    except OSError as exc:  # checked beforehand: only a change made during these renames gets here
+        raise dg.Failure(f"the analyst file was published, but a drawn file could not be moved ({exc.strerror}); "
+                         "the next run draws the months again") from None
+    clear_leftovers(reports, context.run_id)
+    return dg.MaterializeResult(metadata={"analyst_file": str(analytics), "files_moved": len(moves),
+                                          "reports": str(reports)})

@@ -5,6 +5,7 @@ new one, never half of one."""
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -34,3 +35,51 @@ def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with replaced_on_success(path) as partial:
         partial.write_text(text)
+
+
+def staging_folder(reports: Path, run_id: str) -> Path:
+    """Where a run draws its charts and reports before `publication` moves them into `reports`
+    (inside it: the same file system, so each move is a rename)."""
+    return reports / f".publishing-{run_id}"
+
+
+def clear_leftovers(reports: Path, run_id: str) -> None:
+    """Remove what a killed run left: other runs' staging folders and half-written `.partial` files."""
+    if not reports.is_dir():
+        return
+    for folder in reports.glob(".publishing-*"):
+        if folder.name != staging_folder(reports, run_id).name and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+    for partial in reports.glob("**/.*.partial.*"):
+        if partial.is_file() and not partial.is_relative_to(staging_folder(reports, run_id)):
+            partial.unlink(missing_ok=True)
+
+
+class CannotPublish(Exception):
+    """A drawn file that cannot be moved into the reports folder; raised before anything is moved."""
+
+
+def planned_moves(staging: Path, reports: Path) -> list[tuple[Path, Path]]:
+    """Every staged file with its destination, after checking that each destination can be written
+    (a folder that is a file, a read-only folder, a file that is a folder): the check runs before
+    any file moves, so a publication that cannot complete changes nothing."""
+    # The markers of what was drawn (.monthly_*.json) go last: if a move fails, the months are drawn again.
+    drawn = sorted((f for f in staging.rglob("*") if f.is_file()), key=lambda f: (f.name.startswith("."), f))
+    moves = [(f, reports / f.relative_to(staging)) for f in drawn]
+    for _, target in moves:
+        folder = target.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CannotPublish(f"cannot create {folder.relative_to(reports.parent)}: {exc.strerror}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise CannotPublish(f"cannot write into {folder.relative_to(reports.parent)}: permission denied")
+        if target.is_dir() and not target.is_symlink():
+            raise CannotPublish(f"{target.relative_to(reports.parent)} is a folder, where a file is to go")
+    return moves
+
+
+def move_into_place(moves: list[tuple[Path, Path]], staging: Path) -> None:
+    for source, target in moves:
+        os.replace(source, target)
+    shutil.rmtree(staging, ignore_errors=True)

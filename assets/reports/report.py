@@ -191,17 +191,19 @@ def claim_rows(claims: pl.DataFrame) -> list[list[str]]:
     return rows
 
 
-def chart_files(reports: Path, month: str) -> list[tuple[str, Path]]:
-    """The charts the report shows, in order, with captions; only those that exist."""
+def chart_files(folders: list[Path], month: str) -> list[tuple[str, Path]]:
+    """The charts the report shows, in order, with captions; each from the first folder that has it
+    (the run's staging folder, then the published reports); only those that exist."""
     candidates = [
-        ("CTPAT benefits: forest plot", reports / month / "scorecard_forest.png"),
-        ("Exam-rate trend", reports / month / "exam_rate_trend.png"),
-        ("Exam rate by mode", reports / month / "exam_rate_by_mode.png"),
-        ("Release time by mode", reports / month / "release_time_by_mode.png"),
-        ("Border waits: FAST vs standard by crossing", reports / "border_waits" / "fast_vs_standard_by_crossing.png"),
-        ("Border waits: by hour at the busiest crossings", reports / "border_waits" / "fast_vs_standard_by_hour.png"),
+        ("CTPAT benefits: forest plot", Path(month) / "scorecard_forest.png"),
+        ("Exam-rate trend", Path(month) / "exam_rate_trend.png"),
+        ("Exam rate by mode", Path(month) / "exam_rate_by_mode.png"),
+        ("Release time by mode", Path(month) / "release_time_by_mode.png"),
+        ("Border waits: FAST vs standard by crossing", Path("border_waits") / "fast_vs_standard_by_crossing.png"),
+        ("Border waits: by hour at the busiest crossings", Path("border_waits") / "fast_vs_standard_by_hour.png"),
     ]
-    return [(caption, path) for caption, path in candidates if path.exists()]
+    found = [(caption, next((f / p for f in folders if (f / p).exists()), None)) for caption, p in candidates]
+    return [(caption, path) for caption, path in found if path is not None]
 
 
 def footer(data: ReportData) -> str:
@@ -340,13 +342,15 @@ def report_months(analytics: Path) -> list[str]:
         return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
 
 
-def build_monthly_report(analytics: Path, reports: Path, month: str) -> tuple[Path, Path, int]:
+def build_monthly_report(analytics: Path, reports: Path, month: str,
+                         published: Path | None = None) -> tuple[Path, Path, int]:
+    """The month's PDF and HTML under reports/<month>/; charts not drawn there come from `published`."""
     data = load(analytics, month)
     folder = reports / month
     folder.mkdir(parents=True, exist_ok=True)
     forest_plot(data.scorecard, month, folder / "scorecard_forest.png")
     trend_chart(data.trend, month, folder / "exam_rate_trend.png")
-    charts = chart_files(reports, month)
+    charts = chart_files([reports, *([published] if published else [])], month)
     pdf, page = folder / f"ctpat_report_{month}.pdf", folder / f"ctpat_report_{month}.html"
     pages = write_pdf(data, charts, pdf)
     write_html(data, charts, page)

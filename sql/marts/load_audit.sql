@@ -1,4 +1,4 @@
--- One row per landing file delivery: what happened to it and where its rows went.
+-- One row per landing file delivery: what happened to it and where its rows went, file names with importer numbers pseudonymised.
 -- Counted from the register and staging's per-row file ids (raw rows are not read again):
 -- a loaded row is current (in staging, pending exams included) or superseded by a later row.
 WITH current_rows AS (
@@ -14,7 +14,9 @@ WITH current_rows AS (
     FROM meta.files AS f LEFT JOIN current_rows AS c ON c._file_id = f.file_id
 )
 SELECT
-    f.source, f.file_name, f.content_hash, f.status, f.message,
+    -- Names are the deliverer's choice and may hold an importer number: published redacted (redact_text,
+    -- a function of the publishing connection, replaces each by its pseudonym).
+    f.source, redact_text(f.file_name) AS file_name, f.content_hash, f.status, redact_text(f.message) AS message,
     CASE WHEN is_loaded THEN f.rows_read ELSE 0 END                                      AS rows_read,
     CASE WHEN is_loaded THEN f.rows_read - f.rows_rejected ELSE 0 END                    AS rows_loaded,
     CASE WHEN is_loaded THEN f.rows_rejected ELSE 0 END                                  AS rows_rejected,

@@ -61,9 +61,16 @@ CREATE OR REPLACE MACRO non_negative_number_ok(s) AS
 CREATE OR REPLACE MACRO timestamp_without_offset(s) AS
     coalesce(regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?'), false);
 
+-- The offset is at most 14:00 either way, minutes 00-59 (+24:00 or +99:99 is no offset at all).
 CREATE OR REPLACE MACRO parse_timestamp(s) AS
-    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})')
+    CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)')
          THEN try_cast(s AS TIMESTAMPTZ) END;
+
+-- A timestamp the contract accepts: a well-formed instant from 2000-01-01 to one day after its
+-- file was loaded (`loaded_at`). Anything later or earlier is a typo or a corrupt extract, and
+-- every month a valid row can fall in is a partition (assets/partitions.py).
+CREATE OR REPLACE MACRO timestamp_ok(s, loaded_at) AS
+    coalesce(parse_timestamp(s) BETWEEN TIMESTAMPTZ '2000-01-01 00:00:00+00' AND loaded_at + INTERVAL 1 DAY, false);
 
 CREATE OR REPLACE MACRO parse_date(s) AS
     CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN try_cast(s AS DATE) END;

@@ -72,6 +72,9 @@ ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_size BIGINT;
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT;
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS staged BOOLEAN DEFAULT false;        -- rows merged into staging
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS exams_rejoined BOOLEAN DEFAULT false; -- entries file: its exams placed in its months
+-- change time and inode when hashed: new content copied with its old size and mtime (cp -p) still shows
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_ctime_ns BIGINT;
+ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_inode BIGINT;
 
 -- Local months whose facts and marts must be rebuilt: opened by staging (new rows, the rows they
 -- replace, a CTPAT export that changes a status), closed when the month partition is rebuilt.

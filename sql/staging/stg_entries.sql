@@ -19,7 +19,8 @@ SELECT
     c.carrier_code,
     c.country_of_origin,
     replace(c.hts_number, '.', '')           AS hts_number,
-    CAST(c.entered_value_usd AS DECIMAL(18, 2)) AS entered_value_usd,
+    -- DOUBLE: any number the rule accepts fits (past 1.8e308 it is infinity); DECIMAL(18, 2) overflowed at 1e16.
+    CAST(c.entered_value_usd AS DOUBLE)      AS entered_value_usd,
     parse_timestamp(c.arrival_at)            AS arrival_at,
     parse_timestamp(c.release_at)            AS release_at,
     p.time_zone,
