@@ -180,17 +180,24 @@ def parse_snapshot(name: str, data: bytes) -> tuple[list[tuple], list[list], dat
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
-    """Decompressed bytes, refusing more than `limit` of them (never holding more than that)."""
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflate.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise BadSnapshot(f"cannot decompress: {exc}") from exc
-    if len(out) > limit:
-        raise BadSnapshot(f"expands past {limit:,} bytes")
-    if not inflate.eof:
-        raise BadSnapshot("cannot decompress: the gzip stream is truncated")
-    return out
+    """Decompressed bytes of every gzip member, refusing more than `limit` of them (never holding
+    more than that)."""
+    out, rest = [], data
+    size = 0
+    while rest:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            part = inflate.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise BadSnapshot(f"cannot decompress: {exc}") from exc
+        size += len(part)
+        out.append(part)
+        if size > limit:
+            raise BadSnapshot(f"expands past {limit:,} bytes")
+        if not inflate.eof:
+            raise BadSnapshot("cannot decompress: the gzip stream is truncated")
+        rest = inflate.unused_data  # another member follows (concatenated gzip files are one stream)
+    return b"".join(out)
 
 
 def columns_frame(columns: list[list], names: list[str], extra: dict | None = None) -> pl.DataFrame:

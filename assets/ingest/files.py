@@ -114,7 +114,9 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
     except FileRefused as exc:
         raise LoadFailed(str(exc)) from exc
     except duckdb.Error as exc:
-        raise LoadFailed(f"cannot be read: {str(exc).splitlines()[0]}") from exc
+        # DuckDB names the file by its absolute path; the audit names it by its own column.
+        text = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+        raise LoadFailed(f"cannot be read: {text}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
 

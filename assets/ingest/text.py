@@ -31,6 +31,9 @@ MAX_RECORD_BYTES = 1 << 20  # a quoted record spanning more than this is treated
 RECORD_TEXT_CHARS = 10_000  # a malformed line is kept with at most this many characters (and says so)
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"
+# The csv module refuses fields over 128 KiB by default; the contract judges any field of a line
+# under 1 MiB by its column's rule (a header under 1 MiB is read too).
+csv.field_size_limit(MAX_RECORD_BYTES + MAX_LINE_BYTES)
 
 
 class FileRefused(Exception):
@@ -48,6 +51,7 @@ class CappedStream(io.RawIOBase):
     def __init__(self, path: Path, cap: int):
         self._raw = path.open("rb")
         self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if is_gzip(path) else None
+        self._tail = b""  # compressed bytes not yet inflated (beyond one call's output, or the next member)
         self._pending = b""
         self._cap, self._read = cap, 0
         self._eof = False
@@ -55,28 +59,40 @@ class CappedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
-        while not self._pending and not self._eof:
-            compressed = self._raw.read(CHUNK)
-            if self._inflate is None:
-                self._pending, self._eof = compressed, not compressed
-                break
-            if not compressed:
-                if not self._inflate.eof:
-                    raise FileRefused("the gzip stream is truncated")
-                self._eof = True
-                break
+    def _inflate_some(self) -> bytes:
+        """At most CHUNK bytes inflated from the compressed bytes at hand, across gzip members
+        (concatenated gzip files are one stream); max_length bounds each call, so a bomb expands
+        chunk by chunk."""
+        out, produced, data = [], 0, self._tail
+        while data and produced < CHUNK:
+            if self._inflate.eof:
+                if data[:2] != b"\x1f\x8b"[:len(data[:2])]:
+                    raise FileRefused("bytes after the end of the gzip stream that are not gzip")
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             try:
-                # max_length bounds what one call may produce: a bomb expands chunk by chunk.
-                self._pending = self._inflate.decompress(self._inflate.unconsumed_tail + compressed, CHUNK)
-                while self._inflate.unconsumed_tail and len(self._pending) < CHUNK:
-                    self._pending += self._inflate.decompress(self._inflate.unconsumed_tail, CHUNK)
+                part = self._inflate.decompress(data, CHUNK - produced)
             except zlib.error as exc:
                 raise FileRefused(f"not a valid gzip stream ({exc})") from exc
-            if self._inflate.eof and self._inflate.unused_data[:2] == b"\x1f\x8b":  # another gzip member follows
-                rest = self._inflate.unused_data
-                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                self._pending += self._inflate.decompress(rest, CHUNK)
+            out.append(part)
+            produced += len(part)
+            data = self._inflate.unused_data if self._inflate.eof else self._inflate.unconsumed_tail
+        self._tail = data
+        return b"".join(out)
+
+    def readinto(self, buffer) -> int:
+        while not self._pending and not self._eof:
+            if self._inflate is None:
+                self._pending = self._raw.read(CHUNK)
+                self._eof = not self._pending
+                break
+            if not self._tail:
+                self._tail = self._raw.read(CHUNK)
+                if not self._tail:
+                    if not self._inflate.eof:
+                        raise FileRefused("the gzip stream is truncated")
+                    self._eof = True
+                    break
+            self._pending = self._inflate_some()
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]

@@ -19,8 +19,15 @@ def _description(sql_file: str) -> str:
 
 
 def _create_like(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
-    """Create the table with the query's columns the first time (the query is the one definition)."""
+    """Create the table with the query's columns the first time (the query is the one definition);
+    a column whose type the definition has since changed is converted in place (entered_value_usd
+    became DOUBLE instead of DECIMAL(18,2), so that every value the rules accept fits in it)."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0")
+    wanted = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()}
+    present = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+    for name, kind in wanted.items():
+        if name in present and present[name] != kind:
+            con.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" SET DATA TYPE {kind}')
 
 
 def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source: str) -> tuple[int, int]:
