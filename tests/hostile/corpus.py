@@ -90,6 +90,11 @@ def cases() -> list[Case]:
              text(_lines(_entries(300, 2) + [entry(302, arrival_at="0001-03-02T10:00:00-06:00",
                                                    release_at="0001-03-02T12:00:00-06:00")])),
              "loaded", 3, {"bad_timestamp": 1}))
+    # The earliest instant the contract accepts is in local month 1999-12 at US ports: a partition.
+    add(Case("first_instant", "entries", "first_instant.csv",
+             text(_lines([entry(350, arrival_at="2000-01-01T00:00:00Z", release_at="2000-01-01T02:00:00Z"),
+                          entry(351, arrival_at="1999-12-31T23:59:59Z", release_at="2000-01-01T02:00:00Z")])),
+             "loaded", 2, {"bad_timestamp": 1}))
     # 13. Offsets must be within +-14:00 with minutes 00-59.
     add(Case("offsets", "entries", "offsets.csv",
              text(_lines([entry(400, arrival_at="2026-03-02T10:00:00+24:00"), entry(401, arrival_at="2026-03-02T10:00:00+14:60"),

@@ -181,3 +181,30 @@ def test_what_a_killed_run_leaves_is_removed_and_the_warehouse_is_private(paths)
     os.chmod(paths.warehouse, 0o644)  # a warehouse made before this rule is tightened
     assert paths.run().exit_code == 0
     assert paths.warehouse.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_blocked_file_named_with_a_newline_and_an_importer_number_is_one_line(paths):
+    _good_landing(paths)
+    bad = [dict(row, port_code="0000") for row in good_entries(range(200, 210))]
+    write_csv(paths.landing / "entries" / "56-1941273V3\nclient.csv", bad)
+    outcome = paths.run()
+    assert outcome.exit_code == 2
+    assert len(outcome.message.splitlines()) == 1, outcome.message
+    assert "56-1941273V3" not in outcome.message and "\\x0aclient.csv" in outcome.message, outcome.message
+
+
+def test_the_readme_lists_every_setting_with_its_default():
+    import re
+    from pathlib import Path
+
+    from assets.settings import SETTINGS
+
+    readme = (Path(ROOT) / "README.md").read_text()
+    rows = {re.search(r"EXAM_RISK_[A-Z_]+", line.split("|")[3]).group(): line for line in readme.splitlines()
+            if line.startswith("|") and "`EXAM_RISK_" in line.split("|")[3]}
+    for s in SETTINGS:
+        assert s.env in rows, s.env
+        if s.default and s.env not in ("EXAM_RISK_PSEUDONYM_KEY_FILE",):
+            assert f"`{s.default}`" in rows[s.env], (s.env, rows[s.env])
+        if s.flag:
+            assert s.flag in rows[s.env], (s.env, rows[s.env])
