@@ -70,7 +70,9 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
             outcome = _run(resources, verbose)
     except RunInProgress as exc:
         return RunOutcome(1, f"error: another run is in progress since {exc} on this warehouse; nothing was published")
-    return RunOutcome(outcome.exit_code, shown(outcome.message, key), outcome.runs)
+    # Line by line: the summary has several lines; a file name in any of them stays on its own.
+    message = "\n".join(shown(line, key) for line in outcome.message.split("\n"))
+    return RunOutcome(outcome.exit_code, message, outcome.runs)
 
 
 def _run(resources: dict, verbose: bool) -> RunOutcome:

@@ -41,11 +41,16 @@ def _scan(con, source: str, folder: Path, landing: Path) -> list[LandingFile]:
             files.append(LandingFile(path, "link:" + hashlib.sha256(target.encode()).hexdigest(), 0, 0, 0, 0,
                                      refused="a link to something outside the landing zone: not read"))
             continue
-        stat = path.stat()
-        stamp = (file_name(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-        known = seen.get(stamp)
-        files.append(LandingFile(path, known or content_hash(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
-                                 stat.st_ino, known is not None))
+        try:
+            stat = path.stat()
+            stamp = (file_name(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+            known = seen.get(stamp)
+            files.append(LandingFile(path, known or content_hash(path), stat.st_size, stat.st_mtime_ns,
+                                     stat.st_ctime_ns, stat.st_ino, known is not None))
+        except OSError as exc:  # unreadable (permissions) or gone: recorded, and read again once its stamp changes
+            mark = hashlib.sha256(repr(("unreadable", file_name(path), exc.errno)).encode()).hexdigest()
+            files.append(LandingFile(path, "unreadable:" + mark, 0, 0, 0, 0,
+                                     refused=f"cannot be read: {exc.strerror or type(exc).__name__}"))
     return files
 
 
@@ -161,6 +166,10 @@ def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path, cap
             counts["new_files"] += 1
         except LoadFailed as exc:
             _record(con, source, f, "failed", str(exc))
+            counts["failed"] += 1
+        except (OSError, ValueError) as exc:  # the file changed or vanished while read, or a parser's own error
+            _record(con, source, f, "failed", f"cannot be read: {type(exc).__name__}: "
+                                              f"{str(exc).replace(str(f.path), f.name)[:500]}")
             counts["failed"] += 1
     present = [(f.content_hash, f.name) for f in files]
     con.execute("CREATE OR REPLACE TEMP TABLE _present (content_hash VARCHAR, file_name VARCHAR)")

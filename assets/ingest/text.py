@@ -131,7 +131,10 @@ def read_header(path: Path, cap: int) -> Header:
         raise FileRefused(f"the header line is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     if not decoded.strip():
         raise FileRefused("empty: no header row")
-    return Header(next(csv.reader([decoded])), bom, len(line))
+    try:
+        return Header(next(csv.reader([decoded], strict=True)), bom, len(line))
+    except csv.Error as exc:
+        raise FileRefused(f"the header line is not valid CSV ({exc})") from exc
 
 
 def count_record_lines(path: Path, cap: int) -> tuple[int, bool]:

@@ -11,6 +11,16 @@ from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_s
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
 
+def running(context, run_id: str) -> bool:
+    """Whether the Dagster instance knows the run as still going. A command-line run (its own
+    instance, one run at a time per warehouse: the run lock) knows no other run, so anything another
+    run left is a leftover; under a persistent instance, concurrent backfill runs keep their files."""
+    if run_id == context.run_id:
+        return True
+    run = context.instance.get_run_by_id(run_id)
+    return run is not None and not run.is_finished
+
+
 @dg.multi_asset(
     group_name="marts",
     pool=WAREHOUSE_POOL,
@@ -24,7 +34,7 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, set
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)
-        counts = build_marts(con, Path(settings.analytics), key, context.run_id)
+        counts = build_marts(con, Path(settings.analytics), key, context.run_id, lambda run_id: running(context, run_id))
     seconds = round(time.perf_counter() - started, 3)
     for name, rows in counts.items():
         yield dg.MaterializeResult(asset_key=["marts", name],

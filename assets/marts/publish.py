@@ -14,6 +14,7 @@ import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -58,14 +59,28 @@ def building_file(target: Path, run_id: str) -> Path:
     return target.with_name(f".{target.name}.{run_id}.building")
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str) -> dict[str, int]:
+def leftover_builds(target: Path, running: Callable[[str], bool]) -> list[Path]:
+    """Analyst files (and their WAL) built by runs that are no longer running: a crashed publication's."""
+    prefix = f".{target.name}."
+    found = []
+    for path in target.parent.glob(f"{prefix}*.building*"):
+        run_id = path.name[len(prefix):].split(".building")[0]
+        if not running(run_id):
+            found.append(path)
+    return found
+
+
+def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str,
+                running: Callable[[str], bool] = lambda other: False) -> dict[str, int]:
     """Build all marts from the warehouse connection into building_file(target, run_id), which
     nothing reads but this run's charts and reports until `publish_building` renames it. Returns
-    row counts."""
+    row counts. `running(run_id)`: whether another run is still going (its file is kept)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in target.parent.glob(f".{target.name}.*.building*"):  # from a crashed publication
-        leftover.unlink()
+    for leftover in leftover_builds(target, running):
+        leftover.unlink(missing_ok=True)
     building = building_file(target, run_id)
+    for mine in target.parent.glob(building.name + "*"):  # this run's own earlier attempt (a retried step)
+        mine.unlink()
     months = listed_months(con, "meta.unpublished_months")
     con.execute(pseudonym_macro_sql(key))
     register_redaction(con, key)

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.reports.charts import draw_border_wait_charts, draw_monthly_charts
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
@@ -120,6 +121,7 @@ def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, setting
     except OSError as exc:  # checked beforehand: only a change made during these renames gets here
         raise dg.Failure(f"the analyst file was published, but a drawn file could not be moved ({exc.strerror}); "
                          "the next run draws the months again") from None
+    clear_leftovers(reports, lambda run_id: running(context, run_id))
     clear_leftovers(reports, context.run_id)
     return dg.MaterializeResult(metadata={"analyst_file": str(analytics), "files_moved": len(moves),
                                           "reports": str(reports)})

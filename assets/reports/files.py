@@ -8,7 +8,7 @@ import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import matplotlib.pyplot as plt
 
@@ -43,16 +43,28 @@ def staging_folder(reports: Path, run_id: str) -> Path:
     return reports / f".publishing-{run_id}"
 
 
-def clear_leftovers(reports: Path, run_id: str) -> None:
-    """Remove what a killed run left: other runs' staging folders and half-written `.partial` files."""
+def clear_leftovers(reports: Path, running: Callable[[str], bool]) -> None:
+    """Remove what killed runs left: staging folders of runs no longer running, and half-written
+    `.partial` files outside staging folders whose writer is no longer alive (its pid is in the name)."""
     if not reports.is_dir():
         return
     for folder in reports.glob(".publishing-*"):
-        if folder.name != staging_folder(reports, run_id).name and folder.is_dir() and not folder.is_symlink():
+        if folder.is_dir() and not folder.is_symlink() and not running(folder.name.removeprefix(".publishing-")):
             shutil.rmtree(folder, ignore_errors=True)
-    for partial in reports.glob("**/.*.partial.*"):
-        if partial.is_file() and not partial.is_relative_to(staging_folder(reports, run_id)):
+    for partial in [*reports.glob(".*.partial.*"), *reports.glob("[!.]*/.*.partial.*")]:
+        pid = partial.name.split(".partial")[0].rsplit(".", 1)[-1]
+        if partial.is_file() and not (pid.isdigit() and _alive(int(pid))):
             partial.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class CannotPublish(Exception):

@@ -172,7 +172,7 @@ def test_what_a_killed_run_leaves_is_removed_and_the_warehouse_is_private(paths)
     _good_landing(paths)
     month = paths.reports / "2026-03"
     month.mkdir(parents=True)
-    (month / ".ctpat_report_2026-03.4242.partial.pdf").write_bytes(b"%PDF half")
+    (month / ".ctpat_report_2026-03.99999999.partial.pdf").write_bytes(b"%PDF half")
     (paths.reports / ".publishing-dead-run" / "2026-03").mkdir(parents=True)
     assert paths.run().exit_code == 0
     assert not list(paths.reports.rglob("*.partial.*"))
