@@ -122,6 +122,5 @@ def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, setting
         raise dg.Failure(f"the analyst file was published, but a drawn file could not be moved ({exc.strerror}); "
                          "the next run draws the months again") from None
     clear_leftovers(reports, lambda run_id: running(context, run_id))
-    clear_leftovers(reports, context.run_id)
     return dg.MaterializeResult(metadata={"analyst_file": str(analytics), "files_moved": len(moves),
                                           "reports": str(reports)})
