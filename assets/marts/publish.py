@@ -99,15 +99,32 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
     return counts
 
 
-def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> None:
+def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> bool:
     """Rename this run's built analyst file into place and forget the months it published (their
-    charts and reports are drawn from marts.published_runs.months_rebuilt)."""
+    charts and reports are drawn from marts.published_runs.months_rebuilt). Concurrent runs (a
+    backfill's) may publish out of order: a build older than the one in place is dropped instead
+    (the newer one was built from a warehouse that already held everything this one did). Returns
+    whether this build was published."""
     building = building_file(target, run_id)
     with duckdb.connect(str(building), read_only=True) as doc:
-        months = json.loads(doc.execute("SELECT months_rebuilt FROM marts.published_runs WHERE run_id = ?",
-                                        [run_id]).fetchone()[0] or "[]")
+        built_at, months = doc.execute("SELECT published_at, months_rebuilt FROM marts.published_runs "
+                                       "WHERE run_id = ?", [run_id]).fetchone()
+    if built_at < _newest_publication(target):
+        building.unlink()
+        return False
     os.replace(building, target)
-    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))", [months])
+    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))",
+                [json.loads(months or "[]")])
+    return True
+
+
+def _newest_publication(target: Path) -> datetime:
+    try:
+        with duckdb.connect(str(target), read_only=True) as current:
+            newest = current.execute("SELECT max(published_at) FROM marts.published_runs").fetchone()[0]
+    except duckdb.Error:  # no analyst file yet, or one made before publication history
+        newest = None
+    return newest or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def register_redaction(con: duckdb.DuckDBPyConnection, key: bytes) -> None:

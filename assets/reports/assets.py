@@ -10,6 +10,7 @@ marts, charts and reports as they were ("nothing was published"). A run without 
 
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,12 @@ def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, setting
     except CannotPublish as exc:
         raise dg.Failure(f"{exc}; nothing was published") from None
     with warehouse.session() as con:
-        publish_building(con, analytics, context.run_id)
+        published = publish_building(con, analytics, context.run_id)
+    if not published:  # a concurrent run published a newer build, with these months drawn
+        shutil.rmtree(staging, ignore_errors=True)
+        context.log.info("a newer publication is already in place; this run's build was dropped")
+        return dg.MaterializeResult(metadata={"analyst_file": str(analytics), "files_moved": 0,
+                                              "superseded": True})
     try:
         move_into_place(moves, staging)
     except OSError as exc:  # checked beforehand: only a change made during these renames gets here
@@ -123,4 +129,4 @@ def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, setting
                          "the next run draws the months again") from None
     clear_leftovers(reports, lambda run_id: running(context, run_id))
     return dg.MaterializeResult(metadata={"analyst_file": str(analytics), "files_moved": len(moves),
-                                          "reports": str(reports)})
+                                          "reports": str(reports), "superseded": False})

@@ -208,3 +208,32 @@ def test_the_readme_lists_every_setting_with_its_default():
             assert f"`{s.default}`" in rows[s.env], (s.env, rows[s.env])
         if s.flag:
             assert s.flag in rows[s.env], (s.env, rows[s.env])
+
+
+def test_an_older_build_never_replaces_a_newer_publication(tmp_path):
+    """Concurrent backfill runs may reach `publication` out of order: the later build wins."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from assets.marts.publish import building_file, publish_building
+
+    target = tmp_path / "analytics.duckdb"
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA meta; CREATE TABLE meta.unpublished_months (month VARCHAR)")
+    con.execute("INSERT INTO meta.unpublished_months VALUES ('2026-01'), ('2026-02')")
+
+    def build(run_id: str, at: datetime, months: list[str]) -> None:
+        with duckdb.connect(str(building_file(target, run_id))) as doc:
+            doc.execute("CREATE SCHEMA marts; CREATE TABLE marts.published_runs (run_id VARCHAR, "
+                        "published_at TIMESTAMPTZ, input_files JSON, code_version VARCHAR, months_rebuilt JSON)")
+            doc.execute("INSERT INTO marts.published_runs VALUES (?, ?, '[]', 'test', ?)", [run_id, at, json.dumps(months)])
+
+    now = datetime.now(timezone.utc)
+    build("older", now - timedelta(minutes=1), ["2026-01"])
+    build("newer", now, ["2026-01", "2026-02"])
+    assert publish_building(con, target, "newer")
+    assert not publish_building(con, target, "older")
+    with duckdb.connect(str(target), read_only=True) as published:
+        assert published.execute("SELECT run_id FROM marts.published_runs").fetchall() == [("newer",)]
+    assert not building_file(target, "older").exists()
+    assert con.execute("SELECT count(*) FROM meta.unpublished_months").fetchone()[0] == 0
