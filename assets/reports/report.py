@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
+from assets.marts.pseudonyms import one_line  # noqa: E402
 from assets.reports.charts import STATUS_COLORS  # noqa: E402
 from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
 
@@ -60,7 +61,9 @@ def load(analytics: Path, month: str) -> ReportData:
         rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
         run_id, inputs, version = con.execute("SELECT run_id, input_files, code_version FROM marts.published_runs "
                                               "ORDER BY published_at DESC LIMIT 1").fetchone()
-    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, json.loads(inputs), version, run_id)
+    # A file name keeps its line ends in the audit (the name as delivered); on a page it takes one line.
+    files = [dict(f, file_name=one_line(f["file_name"])) for f in json.loads(inputs)]
+    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, files, version, run_id)
 
 
 def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:

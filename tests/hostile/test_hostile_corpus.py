@@ -124,6 +124,7 @@ def test_no_importer_number_is_published_and_no_absolute_path_shown(corpus):
     assert str(paths.root) not in messages
     for page in paths.reports.rglob("*.html"):
         assert IMPORTER_IN_NAME not in page.read_text(), page
+        assert "two\\x0alines.csv" in page.read_text() and "two\nlines" not in page.read_text(), page  # one line
     assert IMPORTER_IN_NAME not in first.message
 
 
