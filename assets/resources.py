@@ -12,7 +12,7 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 
-from assets.settings import ENV_DEFAULTS, SettingError, configuration, env, read_key_file  # noqa: F401  (env: re-exported)
+from assets.settings import ENV_DEFAULTS, SETTINGS, SettingError, configuration, env, read_key_file  # noqa: F401  (env: re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Every asset that writes the warehouse is in this Dagster concurrency pool; with its limit at 1
@@ -89,8 +89,10 @@ class PipelineSettings(dg.ConfigurableResource):
 
     def key_bytes(self) -> bytes:
         """The secret under which importer numbers become HMAC-SHA256 pseudonyms."""
-        if self.pseudonym_key:
-            return self.pseudonym_key.encode()
+        # An EnvVar until Dagster resolves the resource for a run (the UI shows only its name).
+        key = self.pseudonym_key.get_value() if isinstance(self.pseudonym_key, dg.EnvVar) else self.pseudonym_key
+        if key:
+            return key.encode()
         if self.pseudonym_key_file:
             return read_key_file(self.pseudonym_key_file)
         raise MissingPseudonymKey(
@@ -103,6 +105,9 @@ def resources_from_env(**flags) -> dict:
     SettingError for a variable that cannot be used."""
     values = configuration(**flags)
     warehouse = Warehouse(path=values.pop("warehouse"), memory_limit=values.pop("memory_limit"))
+    for s in SETTINGS:  # secrets by name: read when a run starts, never part of the resource's shown config
+        if s.secret and values[s.field]:
+            values[s.field] = dg.EnvVar(s.env)
     return {"warehouse": warehouse, "settings": PipelineSettings(**values)}
 
 

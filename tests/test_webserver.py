@@ -25,9 +25,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+RESOURCES = """query ($location: String!) {
+  allTopLevelResourceDetailsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: $location}) {
+    ... on ResourceDetailsList { results { name configuredValues { key value type } } }
+  }
+}"""
+SECRET = "a-pseudonym-key-that-must-never-be-shown-0123456789"
+
+
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                     data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=120).read())["data"]
+
+
 def test_webserver_shows_the_defined_graph(tmp_path):
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "EXAM_RISK_PSEUDONYM_KEY": SECRET}
     server = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
                                "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -41,9 +56,9 @@ def test_webserver_shows_the_defined_graph(tmp_path):
                 assert server.poll() is None, server.stderr.read().decode()[-2000:]
                 assert time.monotonic() < deadline, "dagster-webserver did not come up in 120 s"
                 time.sleep(0.5)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        data = json.loads(urllib.request.urlopen(request, timeout=120).read())["data"]
+        data = _graphql(port, QUERY)
+        location = _graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+        resources = _graphql(port, RESOURCES, {"location": location["workspaceOrError"]["locationEntries"][0]["name"]})
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -58,3 +73,9 @@ def test_webserver_shows_the_defined_graph(tmp_path):
     assert {(s["name"], s["cronSchedule"]) for s in repository["schedules"]} == {
         ("monthly_report_schedule", "0 6 2 * *"), ("daily_ingest_schedule", "0 5 * * *")}
     assert sorted(s["name"] for s in repository["sensors"]) == ["landing_sensor", "open_months_sensor"]
+
+    # The pseudonym key: shown by its variable's name, its value nowhere in what the UI is sent.
+    settings = next(r for r in resources["allTopLevelResourceDetailsOrError"]["results"] if r["name"] == "settings")
+    key = next(v for v in settings["configuredValues"] if v["key"] == "pseudonym_key")
+    assert (key["type"], key["value"]) == ("ENV_VAR", "EXAM_RISK_PSEUDONYM_KEY")
+    assert SECRET not in json.dumps(resources) and SECRET not in json.dumps(data)
