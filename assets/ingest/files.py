@@ -101,6 +101,12 @@ def _text_expr(column: str, duck_type: str) -> str:
     return f"CAST({q} AS VARCHAR)"
 
 
+def read_error(exc: BaseException, path: Path) -> str:
+    """An error's first line with the file named by its name: DuckDB and the OS give its absolute
+    path, and the audit names the file in its own column."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
+
+
 def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> int:
     """Read one CSV, CSV.gz or Parquet file into TEMP tables `_load` (good rows with `_row`) and
     `_broken` (malformed lines with their line number and text); return rows read. Raises
@@ -114,9 +120,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
     except FileRefused as exc:
         raise LoadFailed(str(exc)) from exc
     except duckdb.Error as exc:
-        # DuckDB names the file by its absolute path; the audit names it by its own column.
-        text = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
-        raise LoadFailed(f"cannot be read: {text}") from exc
+        raise LoadFailed(f"cannot be read: {read_error(exc, path)}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
 

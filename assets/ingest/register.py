@@ -14,7 +14,7 @@ from assets.ingest.bwt import LANE_COLUMNS, MAX_SNAPSHOT_BYTES, PORT_COLUMNS, Ba
 from assets.resources import read_sql
 
 from assets.ingest.files import (ROW_ID_STRIDE, SOURCE_COLUMNS, SOURCE_SUFFIXES, LandingFile, LoadFailed, content_hash,
-                                 file_name, landing_files, outside, stage_file)
+                                 file_name, landing_files, outside, read_error, stage_file)
 
 
 SNAPSHOT_BATCH = 500  # Border Wait Times files per load transaction
@@ -168,8 +168,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, source: str, folder: Path, cap
             _record(con, source, f, "failed", str(exc))
             counts["failed"] += 1
         except (OSError, ValueError) as exc:  # the file changed or vanished while read, or a parser's own error
-            _record(con, source, f, "failed", f"cannot be read: {type(exc).__name__}: "
-                                              f"{str(exc).replace(str(f.path), f.name)[:500]}")
+            _record(con, source, f, "failed", f"cannot be read: {type(exc).__name__}: {read_error(exc, f.path)[:500]}")
             counts["failed"] += 1
     present = [(f.content_hash, f.name) for f in files]
     con.execute("CREATE OR REPLACE TEMP TABLE _present (content_hash VARCHAR, file_name VARCHAR)")

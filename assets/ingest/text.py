@@ -237,4 +237,4 @@ def gzip_ok(path: Path) -> bool:
 
 
 __all__ = ["FileRefused", "Header", "Broken", "open_capped", "read_header", "count_record_lines", "records",
-           "gzip_ok", "is_gzip", "gzip"]
+           "gzip_ok", "is_gzip"]
