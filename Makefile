@@ -33,7 +33,7 @@ $(KEY_FILE):
 # The demo's importers differ in a latent risk and the low-risk ones join CTPAT (--selection): the
 # claims table then shows why comparing each importer with itself matters.
 demo: setup $(KEY_FILE)
-	$(PY) -m pipelines generate --out $(LANDING) --entries $(DEMO_ENTRIES) --seed 7 --selection
+	$(PY) -m pipelines generate --out $(LANDING) --entries $(DEMO_ENTRIES) --seed 7 --selection --disruptions
 	$(PY) -m pipelines run
 	$(PY) -m pipelines claims
 

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--importer-heterogeneity", action="store_true",
                      help="importers differ in a latent exam risk unrelated to CTPAT, and a few importers make most "
                           "entries (heavy-tailed sizes): entries of one importer are alike")
+    gen.add_argument("--disruptions", action="store_true",
+                     help="port closures (a hurricane closing two seaports, a bridge closure) in landing/disruptions/, "
+                          "with the entries they catch released after reopening, certified ones first; a later file "
+                          "corrects one reopening time")
+    gen.add_argument("--no-resumption-priority", action="store_true",
+                     help="with --disruptions: certified entries get no priority after reopening")
 
     bench = sub.add_parser("bench", help="time the pipeline against a hand-written lower bound and GX's pandas engine")
     bench.add_argument("--entries", type=int, default=10_000_000)
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.sample_data import Effects, generate
 
         out = args.out or Path(env("EXAM_RISK_LANDING"))
-        options = Effects.options(selection=args.selection, heterogeneity=args.importer_heterogeneity)
+        options = Effects.options(selection=args.selection, heterogeneity=args.importer_heterogeneity,
+                                  disruptions=args.disruptions, resumption_priority=not args.no_resumption_priority)
         effects = Effects.without_benefit(**options) if args.no_benefit else Effects(**options)
         truth = generate(out, args.entries, args.seed, args.formats, args.start, args.months, args.bad_share, effects)
         print(f"wrote {truth['entries']:,} entries, {truth['exams']:,} exams, {truth['ctpat_rows']:,} CTPAT rows "

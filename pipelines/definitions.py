@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.ingest.assets import (bwt_crossings, hts_sections, raw_bwt, raw_ctpat, raw_entries, raw_exams,
-                                  schedule_d_ports)
+from assets.ingest.assets import (bwt_crossings, hts_sections, raw_bwt, raw_ctpat, raw_disruptions, raw_entries,
+                                  raw_exams, schedule_d_ports)
 from assets.marts.assets import analytics_marts
 from assets.partitions import MONTHS
-from assets.quality.assets import checked_bwt, checked_ctpat, checked_entries, checked_exams
+from assets.quality.assets import checked_bwt, checked_ctpat, checked_disruptions, checked_entries, checked_exams
 from assets.reports.assets import border_wait_charts, monthly_charts, monthly_report, publication
 from assets.resources import resources_from_env
 from assets.scorecard.assets import ctpat_benefit_estimates
-from assets.warehouse.assets import month_assets, staging_assets
+from assets.warehouse.assets import fct_disruption_entries, month_assets, staging_assets
 from pipelines.automation import (daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for,
                                   open_months_sensor_for)
 
-INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, raw_entries, raw_exams, raw_ctpat, raw_bwt,
-                 checked_entries, checked_exams, checked_ctpat, checked_bwt, *staging_assets]
+INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, raw_entries, raw_exams, raw_ctpat, raw_disruptions, raw_bwt,
+                 checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt, *staging_assets]
 MONTH_ASSETS = month_assets
-PUBLISH_ASSETS = [ctpat_benefit_estimates, analytics_marts, monthly_charts, border_wait_charts, monthly_report, publication]
+PUBLISH_ASSETS = [fct_disruption_entries, ctpat_benefit_estimates, analytics_marts, monthly_charts, border_wait_charts, monthly_report, publication]
 ALL_ASSETS = [*INGEST_ASSETS, *MONTH_ASSETS, *PUBLISH_ASSETS]
 
 INGEST = dg.AssetSelection.assets(*INGEST_ASSETS)

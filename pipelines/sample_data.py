@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -67,18 +67,28 @@ class Effects:
     # half of the members join during the period. 0: membership is independent of risk.
     selection_strength: float = 0.0
     importer_size_sigma: float = 1.0  # importer volumes are log-normal with this sigma (heavier tails: larger)
+    # Port closures (--disruptions): the entries a closure catches are held until it reopens, then
+    # released after log-normal hours with this median, certified ones by the multiplier sooner
+    # (business resumption priority; 1.0: no priority). Off: no disruption file, no held release.
+    disruptions: bool = False
+    resumption_hours_median: float = 18.0
+    certified_resumption_multiplier: float = 0.4
 
     @classmethod
     def without_benefit(cls, **options) -> "Effects":
         """Certification changes nothing (GAO found the benefit does not always appear); the trade
         mix still differs, so crude comparisons still do."""
         return cls(certified_exam_multiplier_by_tier={"1": 1.0, "2": 1.0, "3": 1.0}, certified_wait_multiplier=1.0,
-                   certified_release_multiplier=1.0, **options)
+                   certified_release_multiplier=1.0, **{"certified_resumption_multiplier": 1.0, **options})
 
     @staticmethod
-    def options(selection: bool = False, heterogeneity: bool = False) -> dict:
-        """The generator's --selection and --importer-heterogeneity as field values."""
-        out: dict = {}
+    def options(selection: bool = False, heterogeneity: bool = False, disruptions: bool = False,
+                resumption_priority: bool = True) -> dict:
+        """The generator's --selection, --importer-heterogeneity, --disruptions and
+        --no-resumption-priority as field values."""
+        out: dict = {"disruptions": True} if disruptions else {}
+        if not resumption_priority:
+            out["certified_resumption_multiplier"] = 1.0
         if selection or heterogeneity:
             out["importer_risk_sd"] = 0.6
         if selection:
@@ -325,9 +335,14 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     is_open = (pl.Series(rng.random(n)) < e.open_entry_share) | (pl.col("undone").fill_null(0) > 0)
     df = df.with_columns(pl.when(is_open).then(None).otherwise(release).alias("release_utc"))
 
+    closures = _closures(month_starts) if e.disruptions else None
+    if closures is not None:  # its own random stream: without --disruptions the files stay byte-identical
+        df = _hold_caught_releases(df, closures, np.random.default_rng([seed, 12]), e)
     importer_numbers = imp["importer_number"].to_numpy()
     df = df.with_columns(pl.Series("importer_number", importer_numbers[imp_idx]))
     truth = _write_landing(out, df, exams, _ctpat_history(imp, rng), formats, month_starts, zones, rng, bad_share, steps)
+    if closures is not None:
+        truth["disruptions"] = _write_closures(out / "disruptions", closures, month_starts)
     steps.close()
     truth.update({
         "seed": seed, "entries": entries, "formats": formats, "period_start": str(period[0]),
@@ -339,6 +354,62 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     })
     (out / "ground_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return truth
+
+
+# Generated closures: (event_id, port_code, cause, month index, day, hour UTC, hours closed). A hurricane
+# closes two seaports for days; a bridge closure stops a land port for two and a half days.
+CLOSURES = [("GEN-HURRICANE-1", "1703", "HURRICANE", 2, 14, 18, 96.0),
+            ("GEN-HURRICANE-1", "1601", "HURRICANE", 2, 14, 22, 108.0),
+            ("GEN-BRIDGE-1", "3801", "BRIDGE_CLOSURE", 4, 9, 6, 60.0)]
+# The first announcement of this row reopened 12 hours too early; a later file corrects it.
+CORRECTED_CLOSURE, CORRECTION_HOURS = ("GEN-HURRICANE-1", "1601"), 12.0
+
+
+def _closures(month_starts: list[date]) -> pl.DataFrame:
+    """The closures as they really were (the corrected times), inside the generated period."""
+    last = len(month_starts) - 2
+    rows = []
+    for event, port, cause, month, day, hour, hours in CLOSURES:
+        closed = datetime.combine(month_starts[min(month, last)], datetime.min.time(), tzinfo=timezone.utc)
+        closed = closed.replace(day=day, hour=hour)
+        rows.append({"event_id": event, "port_code": port, "cause": cause, "closed_utc": closed,
+                     "reopened_utc": closed + timedelta(hours=hours)})
+    return pl.DataFrame(rows).with_columns(pl.col("closed_utc", "reopened_utc").dt.cast_time_unit("us"))
+
+
+def _hold_caught_releases(df: pl.DataFrame, closures: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:
+    """Entries a closure catches (at its port, arrived from 168 hours before closing until reopening,
+    not released before closing) are released only after reopening: log-normal hours with median
+    e.resumption_hours_median, certified ones times e.certified_resumption_multiplier. Open entries
+    stay open. Each generated port has one closure, so an entry is caught at most once here."""
+    caught = df.join(closures, on="port_code", how="inner").filter(
+        (pl.col("arrival_utc") >= pl.col("closed_utc") - pl.duration(hours=168))
+        & (pl.col("arrival_utc") < pl.col("reopened_utc"))
+        & (pl.col("release_utc").is_null() | (pl.col("release_utc") >= pl.col("closed_utc"))))
+    hours = rng.lognormal(np.log(e.resumption_hours_median), 0.7, caught.height) * np.where(
+        caught["certified"].to_numpy(), e.certified_resumption_multiplier, 1.0)
+    held = caught.select("entry_number", pl.when(pl.col("release_utc").is_not_null()).then(
+        pl.col("reopened_utc") + pl.duration(microseconds=pl.Series((hours * 3.6e9).astype("int64")))).alias("held"))
+    return (df.join(held, on="entry_number", how="left")
+            .with_columns(pl.coalesce("held", "release_utc").alias("release_utc")).drop("held"))
+
+
+def _write_closures(folder: Path, closures: pl.DataFrame, month_starts: list[date]) -> dict:
+    """The announcements as CBP makes them: a first file whose reopening of one row was announced too
+    early, and a later file that corrects that row (the key (event_id, port_code) is repeated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    iso = lambda c: pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    source = pl.lit("sample data: generated closure, not a real CSMS message")
+    is_corrected = (pl.col("event_id") == CORRECTED_CLOSURE[0]) & (pl.col("port_code") == CORRECTED_CLOSURE[1])
+    first = closures.with_columns(
+        pl.when(is_corrected).then(pl.col("reopened_utc") - pl.duration(hours=CORRECTION_HOURS))
+        .otherwise(pl.col("reopened_utc")).alias("reopened_utc"))
+    columns = lambda f: f.select("event_id", "port_code", "cause", iso("closed_utc").alias("closed_at"),  # noqa: E731
+                                 iso("reopened_utc").alias("reopened_at"), source.alias("source"))
+    _write_csv(columns(first), folder / f"disruptions_{month_starts[0]:%Y-%m}.csv")
+    _write_csv(columns(closures.filter(is_corrected)), folder / f"disruptions_{month_starts[0]:%Y-%m}_correction.csv")
+    return {"closures": columns(closures).to_dicts(), "corrected_row": list(CORRECTED_CLOSURE),
+            "first_announced_reopening_hours_early": CORRECTION_HOURS}
 
 
 def _exams(df: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:

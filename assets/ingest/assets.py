@@ -56,4 +56,5 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
     return _raw
 
 
-raw_entries, raw_exams, raw_ctpat, raw_bwt = (raw_asset(s) for s in ("entries", "exams", "ctpat", "bwt"))
+raw_entries, raw_exams, raw_ctpat, raw_disruptions, raw_bwt = (
+    raw_asset(s) for s in ("entries", "exams", "ctpat", "disruptions", "bwt"))

@@ -25,10 +25,11 @@ SOURCE_COLUMNS = {
     "exams": ["exam_id", "entry_number", "exam_type", "exam_location", "selected_at", "started_at",
               "completed_at", "outcome"],
     "ctpat": ["partner_id", "partner_type", "status", "tier", "valid_from", "valid_to"],
+    "disruptions": ["event_id", "port_code", "cause", "closed_at", "reopened_at", "source"],
 }
 TABULAR_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 SOURCE_SUFFIXES = {"entries": TABULAR_SUFFIXES, "exams": TABULAR_SUFFIXES, "ctpat": TABULAR_SUFFIXES,
-                   "bwt": BWT_SUFFIXES}
+                   "disruptions": TABULAR_SUFFIXES, "bwt": BWT_SUFFIXES}
 ROW_ID_STRIDE = 10_000_000_000  # _rid = file_id * stride + row: unique across files, ordered within one
 
 

@@ -25,7 +25,8 @@ def running(context, run_id: str) -> bool:
     group_name="marts",
     pool=WAREHOUSE_POOL,
     specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else
-                        ["fct_lane_readings", "stg_exams", "stg_ctpat_status", "ctpat_benefit_estimates"],
+                        ["fct_lane_readings", "fct_disruption_entries", "stg_exams", "stg_ctpat_status",
+                         "ctpat_benefit_estimates"],
                         description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
            for name in MARTS],
 )

@@ -27,7 +27,8 @@ from assets.warehouse.assets import MONTH_MARTS
 
 # Month-grain marts are copied from the warehouse's month_marts (rebuilt per month partition);
 # the others are small and built here from their SQL.
-BUILT_HERE = ["ctpat_benefits", "ctpat_benefit_sensitivity", "ctpat_claims", "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour", "load_audit", "rejections"]
+BUILT_HERE = ["ctpat_benefits", "ctpat_benefit_sensitivity", "ctpat_claims", "disruption_recovery", "disruption_backlog",
+              "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour", "load_audit", "rejections"]
 MARTS = [*MONTH_MARTS, *BUILT_HERE]
 
 

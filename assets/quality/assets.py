@@ -73,4 +73,5 @@ def quality_asset(source: str) -> dg.AssetsDefinition:
     return _checked
 
 
-checked_entries, checked_exams, checked_ctpat, checked_bwt = (quality_asset(s) for s in ("entries", "exams", "ctpat", "bwt"))
+checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt = (
+    quality_asset(s) for s in ("entries", "exams", "ctpat", "disruptions", "bwt"))

@@ -168,3 +168,38 @@ def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) ->
                     nulls_last=True).head(busiest)["label"].to_list()
     lane_wait_by_hour_chart(by_hour, top, written[1])
     return written
+
+
+STATUS_LINES = {"CERTIFIED": "-", "UNCERTIFIED": "--"}  # line style as well as colour: readable without colour
+
+
+def recovery_chart(backlog: pl.DataFrame, closures: pl.DataFrame, month: str, path: Path) -> None:
+    """Business resumption: per closure event reopening in the month, the share of each status's
+    caught entries not yet released, by hour after reopening (a steeper fall = released sooner)."""
+    events = sorted(backlog["event_id"].unique().to_list())
+    fig, axes = plt.subplots(len(events), 1, figsize=(10, 3.6 * len(events) + 0.8), squeeze=False)
+    for ax, event in zip(axes[:, 0], events):
+        rows = closures.filter(pl.col("event_id") == event).sort("port_code")
+        for status in ("CERTIFIED", "UNCERTIFIED"):
+            part = backlog.filter((pl.col("event_id") == event) & (pl.col("ctpat_status") == status)).sort(
+                "hours_after_reopening")
+            if part.is_empty():
+                continue
+            ax.step(part["hours_after_reopening"].to_list(), (part["backlog_share"] * 100).to_list(), where="post",
+                    color=STATUS_COLORS[status], linestyle=STATUS_LINES[status], linewidth=2,
+                    label=f"{status.title()} (caught entries n={part['caught_entries'][0]:,})")
+        ports = ", ".join(f"{r['port_code']} closed {r['closed_at']:%Y-%m-%d %H:%M} UTC for {r['closed_hours']:,.0f} h"
+                          for r in rows.unique("port_code", keep="first").iter_rows(named=True))
+        cause = rows["cause"][0] if rows.height else ""
+        source = next((s for s in rows["source"].to_list() if s), "not given")
+        ax.set_title(f"{event} ({cause.replace('_', ' ').lower()}): {ports}\nsource: {source}", fontsize=9, loc="left")
+        ax.set_ylim(0, 100)
+        ax.set_xlabel("hours after the port reopened")
+        ax.set_ylabel("caught entries not yet released (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(title="Importer status on arrival date", fontsize=8)
+    fig.suptitle(f"Business resumption after port closures reopening in {month}: backlog by hour\n"
+                 "caught = at the port, arrived from 7 days before closing until reopening, not released before "
+                 "closing", fontsize=11)
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -24,7 +24,7 @@ import polars as pl  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from assets.marts.pseudonyms import one_line  # noqa: E402
-from assets.reports.charts import STATUS_COLORS  # noqa: E402
+from assets.reports.charts import STATUS_COLORS, recovery_chart  # noqa: E402
 from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
 
 VERDICT_COLORS = {"SUPPORTED": "#1b7837", "CONTRADICTED": "#b2182b", "INCONCLUSIVE": "#777777",
@@ -46,6 +46,8 @@ class ReportData:
     inputs: list[dict]
     code_version: str
     run_id: str
+    backlog: pl.DataFrame  # recovery curves of the closures reopening in the month
+    closures: pl.DataFrame  # their rows of marts.disruption_recovery
 
 
 def load(analytics: Path, month: str) -> ReportData:
@@ -59,11 +61,13 @@ def load(analytics: Path, month: str) -> ReportData:
                         "rows_loaded, sum(rows_rejected) AS rows_rejected FROM marts.load_audit GROUP BY ALL "
                         "ORDER BY ALL").pl()
         rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
+        backlog = con.sql("SELECT * FROM marts.disruption_backlog WHERE month = ?", params=[month]).pl()
+        closures = con.sql("SELECT * FROM marts.disruption_recovery WHERE month = ?", params=[month]).pl()
         run_id, inputs, version = con.execute("SELECT run_id, input_files, code_version FROM marts.published_runs "
                                               "ORDER BY published_at DESC LIMIT 1").fetchone()
     # A file name keeps its line ends in the audit (the name as delivered); on a page it takes one line.
     files = [dict(f, file_name=one_line(f["file_name"])) for f in json.loads(inputs)]
-    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, files, version, run_id)
+    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, files, version, run_id, backlog, closures)
 
 
 def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
@@ -202,6 +206,7 @@ def chart_files(folders: list[Path], month: str) -> list[tuple[str, Path]]:
         ("Exam-rate trend", Path(month) / "exam_rate_trend.png"),
         ("Exam rate by mode", Path(month) / "exam_rate_by_mode.png"),
         ("Release time by mode", Path(month) / "release_time_by_mode.png"),
+        ("Business resumption: backlog after port closures reopened", Path(month) / "resumption_recovery.png"),
         ("Border waits: FAST vs standard by crossing", Path("border_waits") / "fast_vs_standard_by_crossing.png"),
         ("Border waits: by hour at the busiest crossings", Path("border_waits") / "fast_vs_standard_by_hour.png"),
     ]
@@ -353,7 +358,13 @@ def build_monthly_report(analytics: Path, reports: Path, month: str,
     folder.mkdir(parents=True, exist_ok=True)
     forest_plot(data.scorecard, month, folder / "scorecard_forest.png")
     trend_chart(data.trend, month, folder / "exam_rate_trend.png")
-    charts = chart_files([reports, *([published] if published else [])], month)
+    recovery = folder / "resumption_recovery.png"
+    if not data.backlog.is_empty():
+        recovery_chart(data.backlog, data.closures, month, recovery)
+    else:  # a closure corrected into another month leaves no chart behind here
+        recovery.unlink(missing_ok=True)
+    charts = [(caption, chart) for caption, chart in chart_files([reports, *([published] if published else [])], month)
+              if chart.name != recovery.name or not data.backlog.is_empty()]  # never a published chart of a moved closure
     pdf, page = folder / f"ctpat_report_{month}.pdf", folder / f"ctpat_report_{month}.html"
     pages = write_pdf(data, charts, pdf)
     write_html(data, charts, page)

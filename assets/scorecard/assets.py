@@ -28,7 +28,7 @@ def _stored_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
                                       "AND table_name = 'ctpat_benefits' ORDER BY column_index").fetchall()]
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings", "hts_sections",
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings", "fct_disruption_entries", "hts_sections",
                                                                   *(["month_marts", n] for n in MONTH_MARTS)],
           description="CTPAT benefits per month and for ALL, across importers (Mantel-Haenszel exam-rate ratios over "
                       "port x mode x origin x HTS section, standardized median differences) and within importers "

@@ -35,6 +35,7 @@ ALL = "ALL"
 RATIO, HOURS, MINUTES = "rate_ratio", "difference_in_median_hours", "difference_in_mean_minutes"
 CROSS, WITHIN, PAIRED = "cross_sectional", "within_importer", "paired_readings"
 CRUDE, PORT_MODE, FULL = "crude", "port_mode", "port_mode_origin_section"
+EVENT_PORT_MODE = "event_port_mode"
 
 RATIO_METHOD = ("exam-rate ratio, Mantel-Haenszel over port x mode x country of origin x HTS section strata (ALL: "
                 "and month); delete-one-importer jackknife 95% CI")
@@ -42,6 +43,10 @@ WITHIN_RATIO_METHOD = ("exam-rate ratio, Poisson with importer x port x mode and
                        "entries); delete-one-importer jackknife 95% CI")
 MEDIAN_METHOD = ("difference in median {}: within port x mode (ALL: and month) cells, weighted by certified counts "
                  "(crude: plain medians); delete-one-importer jackknife 95% CI through the Bahadur representation")
+RESUMPTION_METHOD = ("difference in median hours from reopening to release of the entries a port closure caught: "
+                     "within event x port x mode (ALL: and month) cells, weighted by certified counts (crude: plain "
+                     "medians); delete-one-importer jackknife 95% CI through the Bahadur representation; "
+                     "baseline_effect: the same difference of the port's normal release hours before the closure")
 WITHIN_MEDIAN_METHOD = ("difference in median {}: within importer x port x mode cells (importers whose status "
                         "changed), weighted by certified counts; delete-one-importer jackknife 95% CI")
 
@@ -78,6 +83,7 @@ BENEFITS = [
     Benefit("forced_labor_detention_rate", RATIO, CROSS, "exams",
             "UFLPA detention rate ratio, Mantel-Haenszel as fewer_exams"),
     Benefit("forced_labor_detention_hours", HOURS, CROSS, "exams", MEDIAN_METHOD.format("hours from UFLPA selection to completion")),
+    Benefit("business_resumption_priority", HOURS, CROSS, "disruptions", RESUMPTION_METHOD),
 ]
 BY_NAME = {b.name: b for b in BENEFITS}
 
@@ -87,7 +93,7 @@ COLUMNS = {"month": pl.String, "benefit": pl.String, "design": pl.String, "measu
            "certified_value": pl.Float64, "uncertified_value": pl.Float64,
            "effect": pl.Float64, "effect_ci_low": pl.Float64, "effect_ci_high": pl.Float64,
            "crude_effect": pl.Float64, "crude_ci_low": pl.Float64, "crude_ci_high": pl.Float64,
-           "e_value": pl.Float64, "e_value_ci": pl.Float64, "verdict": pl.String, "method": pl.String}
+           "baseline_effect": pl.Float64, "e_value": pl.Float64, "e_value_ci": pl.Float64, "verdict": pl.String, "method": pl.String}
 SENSITIVITY_COLUMNS = {"month": pl.String, "benefit": pl.String, "specification": pl.String, "measure": pl.String,
                        "certified_n": pl.Int64, "uncertified_n": pl.Int64, "importers": pl.Int64,
                        "switching_importers": pl.Int64, "effect": pl.Float64, "ci_low": pl.Float64,
@@ -105,7 +111,7 @@ MEDIANS = {"inspection_priority": ("inspection_wait_sample", "true", "inspection
            "faster_release_examined": ("release_sample", "examined", None),
            "forced_labor_detention_hours": ("detention_hours_sample", "true", None)}
 CODES = {"scorecard_months": "month_codes", "scorecard_importers": "importer_codes", "scorecard_cells": "cell_codes",
-         "scorecard_origin_sections": "origin_section_codes"}
+         "scorecard_origin_sections": "origin_section_codes", "scorecard_closure_cells": "closure_cell_codes"}
 
 
 @dataclass(frozen=True)
@@ -149,9 +155,10 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
             con.execute(f"CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, "
                         f"value, 0 AS whole FROM scorecard_{query} WHERE {where}")
             _median_rows(con, BY_NAME[name], BY_NAME.get(within or ""), rows)
-        con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
         for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):
             con.execute(f"DROP TABLE scorecard_{query}")
+        _resumption_rows(con, rows)
+        con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
     for table in CODES:
@@ -311,10 +318,12 @@ def _within_ratio_rows(cells: dict, rows: Rows) -> None:
 # Medians
 # ---------------------------------------------------------------------------------------------
 
-def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benefit | None, rows: Rows) -> None:
+def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benefit | None, rows: Rows,
+                 adjusted: str = PORT_MODE) -> None:
     """Effect (port x mode cells; ALL: month x port x mode), crude (one cell per month; ALL: one
     cell), within importer (importer x port x mode cells of the importers whose status changed;
-    ALL: pooled over months), from the sample in temp table scorecard_sample."""
+    ALL: pooled over months), from the sample in temp table scorecard_sample. `adjusted`: what the
+    sample's cells are, as the sensitivity table names the specification."""
     n_months = len(rows.months)
     results = {}
     (cells, sides, per), (months, month_sides, month_per), (whole, whole_sides, whole_per) = median_inputs(
@@ -351,7 +360,7 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
             "contributing_entries": int(e.certified_n[j] + e.uncertified_n[j]),
             "effect": _value(e.effect[j]), "effect_ci_low": _value(e.ci_low[j]), "effect_ci_high": _value(e.ci_high[j]),
             "crude_effect": _value(c.effect[j]), "crude_ci_low": _value(c.ci_low[j]), "crude_ci_high": _value(c.ci_high[j])})
-        for level, r in ((CRUDE, c), (PORT_MODE, e), (WITHIN, w)):
+        for level, r in ((CRUDE, c), (adjusted, e), (WITHIN, w)):
             rows.sensitivity.append(_sensitivity_row(
                 month_name, benefit.name, level, benefit, r.effect[j], r.ci_low[j], r.ci_high[j], r.certified_n[j],
                 r.uncertified_n[j], r.importers[j], r.switching_importers[j] if level == WITHIN else None,
@@ -362,6 +371,29 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
                 "uncertified_n": int(w.uncertified_n[j]), "switching_importers": int(w.switching_importers[j]),
                 "contributing_entries": int(w.certified_n[j] + w.uncertified_n[j]),
                 "effect": _value(w.effect[j]), "effect_ci_low": _value(w.ci_low[j]), "effect_ci_high": _value(w.ci_high[j])})
+
+
+def _resumption_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
+    """business_resumption_priority: the median machinery on the caught entries' resumption hours in
+    event x port x mode cells, then baseline_effect, the same standardized difference of the normal
+    entries' release hours in the same cells (certified traffic may be faster anyway: priority is the
+    part of the difference that the baseline does not show)."""
+    benefit = BY_NAME["business_resumption_priority"]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_resumption AS {read_sql('scorecard/resumption_sample.sql')}")
+    con.execute("CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, value, "
+                "0 AS whole FROM scorecard_resumption WHERE role = 'caught'")
+    _median_rows(con, benefit, None, rows, adjusted=EVENT_PORT_MODE)
+    con.execute("CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, value, "
+                "0 AS whole FROM scorecard_resumption WHERE role = 'normal'")
+    n_months = len(rows.months)
+    (cells, sides, per), = median_inputs(con, "scorecard_sample", [(["month", "cell"], MIN_CELL)])
+    month_of = cells["month"].to_numpy().astype(np.int64)
+    by_month, pooled = standardized_medians(sides, per, [(month_of, n_months), (np.zeros(len(month_of), np.int64), 1)])
+    baseline = {name: _value(by_month.effect[i]) for i, name in enumerate(rows.months)} | {ALL: _value(pooled.effect[0])}
+    for r in rows.card:
+        if r["benefit"] == benefit.name:
+            r["baseline_effect"] = baseline[r["month"]]
+    con.execute("DROP TABLE scorecard_resumption")
 
 
 def _lane_wait(pairs: pl.DataFrame, benefit: Benefit, months: list[str]) -> list[dict]:
@@ -423,7 +455,7 @@ def _sensitivity_row(month, name, level, benefit: Benefit, effect, low, high, n1
 
 
 def _sensitivity(rows: list[dict]) -> pl.DataFrame:
-    order = {CRUDE: 0, PORT_MODE: 1, FULL: 2, WITHIN: 3}
+    order = {CRUDE: 0, PORT_MODE: 1, EVENT_PORT_MODE: 1, FULL: 2, WITHIN: 3}
     frame = pl.DataFrame(rows, schema=SENSITIVITY_COLUMNS)
     return frame.sort(pl.col("month") == ALL, "month", "benefit",
                       pl.col("specification").replace_strict(order, return_dtype=pl.Int64))

@@ -128,6 +128,9 @@ def _phrase(name: str, row: dict | None, what: str) -> str:
     else:
         body = (f"{_difference(row['effect'], 'minutes', 'shorter', 'longer')} "
                 f"({_difference_interval(row['effect_ci_low'], row['effect_ci_high'], 'minutes', 'shorter', 'longer')})")
+    if benefit.name == "business_resumption_priority" and row.get("baseline_effect") is not None:
+        # Certified traffic may be released faster anyway: priority is what the normal weeks do not show.
+        body += f", against {_difference(row['baseline_effect'], 'hours', 'shorter', 'longer')} in the normal weeks before"
     return f"{what} {body}"
 
 
@@ -138,7 +141,8 @@ WHAT = {  # each clause reads "<what> <effect> (<interval>)"
     "inspection_priority_within_importer": "importers that changed status, compared with themselves, waited a median",
     "shorter_border_wait": "at the same crossing and update time, the FAST truck lanes' delay was on average",
     "forced_labor_detention_hours": "at the same port and mode, certified importers' UFLPA detentions lasted a median",
-    "business_resumption_priority": "after a port reopened, certified entries were released a median",
+    "business_resumption_priority": "after a port closure, certified entries the closure caught at the same port and "
+                                    "mode were released from reopening a median",
 }
 NO_ESTIMATE = {
     "fewer_exams": "exam rates across importers",

@@ -21,12 +21,15 @@ def _description(sql_file: str) -> str:
 def _create_like(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
     """Create the table with the query's columns the first time (the query is the one definition);
     a column whose type the definition has since changed is converted in place (entered_value_usd
-    became DOUBLE instead of DECIMAL(18,2), so that every value the rules accept fits in it)."""
+    became DOUBLE instead of DECIMAL(18,2), so that every value the rules accept fits in it), and
+    a column it has since added is added."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({query}) LIMIT 0")
     wanted = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()}
     present = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
     for name, kind in wanted.items():
-        if name in present and present[name] != kind:
+        if name not in present:  # a column the definition added (months built before it hold NULL)
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+        elif present[name] != kind:
             con.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" SET DATA TYPE {kind}')
 
 
@@ -93,6 +96,25 @@ def stg_ctpat_status(warehouse: Warehouse) -> dg.MaterializeResult:
         return _staging_result(started, con, rows=rows, months_reopened_by_status_changes=len(reopened))
 
 
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_disruptions", "schedule_d_ports", stg_entries],
+          description=_description("staging/stg_disruptions.sql") + "; opens the months of the entries a changed row "
+                      "catches (before and after) and its reopening months")
+def stg_disruptions(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    closures = read_sql("staging/stg_disruptions.sql")
+    with warehouse.session() as con:
+        _create_like(con, "staging.stg_disruptions", closures)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE OR REPLACE TEMP TABLE disruptions_before AS SELECT * FROM staging.stg_disruptions")
+        con.execute(f"CREATE OR REPLACE TABLE staging.stg_disruptions AS {closures}")
+        reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'disruptions' FROM "
+                               f"({read_sql('staging/disruption_reopened_months.sql')}) WHERE month IS NOT NULL "
+                               f"ON CONFLICT DO NOTHING RETURNING month").fetchall()
+        con.execute("COMMIT")
+        rows = con.execute("SELECT count(*) FROM staging.stg_disruptions").fetchall()[0][0]
+        return _staging_result(started, con, rows=rows, months_reopened_by_closures=len(reopened))
+
+
 def rebuild_months(con: duckdb.DuckDBPyConnection, table: str, query: str, first: str, last: str) -> int:
     """Delete-then-insert the months first..last of table from its model query; returns rows written."""
     _create_like(con, table, query)
@@ -120,7 +142,7 @@ def month_model(table: str, sql_file: str, upstream: list) -> dg.AssetsDefinitio
     return _model
 
 
-fct_entries = month_model("fct_entries", "facts/fct_entries.sql", [stg_entries, stg_exams, stg_ctpat_status])
+fct_entries = month_model("fct_entries", "facts/fct_entries.sql", [stg_entries, stg_exams, stg_ctpat_status, stg_disruptions])
 fct_exams = month_model("fct_exams", "facts/fct_exams.sql", [stg_exams, fct_entries])
 
 
@@ -142,15 +164,20 @@ def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
                     "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
                     "ON CONFLICT DO NOTHING", [first, last, first, last])
+        # A closure's benefit lives in its reopening month: rebuilt entries it catches or counts as normal
+        # put that month in the next publication's scorecard.
+        con.execute(read_sql("facts/reopening_months_of_range.sql"), [first, last])
         con.execute("DELETE FROM meta.open_months WHERE month BETWEEN ? AND ?", [first, last])
         con.execute("COMMIT")
 
 
 def ensure_month_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the partitioned tables, empty, if no month was ever built (e.g. only border-wait files so far)."""
+    _create_like(con, "staging.stg_disruptions", read_sql("staging/stg_disruptions.sql"))
     for table, sql_file in [("facts.fct_entries", "facts/fct_entries.sql"), ("facts.fct_exams", "facts/fct_exams.sql"),
                             *((f"month_marts.{n}", f"marts/{n}.sql") for n in MONTH_MARTS)]:
         _create_like(con, table, read_sql(sql_file).format(first_month="", last_month=""))
+    _create_like(con, "facts.fct_disruption_entries", read_sql("facts/fct_disruption_entries.sql"))
 
 
 def whole_model(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefinition:
@@ -170,5 +197,18 @@ def whole_model(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefi
 stg_bwt_lanes = whole_model("stg_bwt_lanes", "staging/stg_bwt_lanes.sql", ["checked_bwt", "bwt_crossings"])
 fct_lane_readings = whole_model("fct_lane_readings", "facts/fct_lane_readings.sql", ["stg_bwt_lanes"])
 
-staging_assets = [stg_entries, stg_exams, stg_ctpat_status, stg_bwt_lanes, fct_lane_readings]
+# Closures catch entries across months, and their marts are recomputed at every publication: after
+# the month rebuilds, in the publication's runs.
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=[fct_entries, stg_disruptions],
+          description=_description("facts/fct_disruption_entries.sql"))
+def fct_disruption_entries(warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with warehouse.session() as con:
+        ensure_month_tables(con)
+        con.execute(f"CREATE OR REPLACE TABLE facts.fct_disruption_entries AS {read_sql('facts/fct_disruption_entries.sql')}")
+        rows = con.execute("SELECT role, count(*) FROM facts.fct_disruption_entries GROUP BY ALL").fetchall()
+    return dg.MaterializeResult(metadata={**{f"{role}_rows": n for role, n in rows},
+                                          "seconds": round(time.perf_counter() - started, 3)})
+
+staging_assets = [stg_entries, stg_exams, stg_ctpat_status, stg_disruptions, stg_bwt_lanes, fct_lane_readings]
 month_assets = [fct_entries, fct_exams, month_marts]

@@ -1,6 +1,7 @@
 -- One row per current entry of the months {first_month}..{last_month} (a partition range) with its
 -- importer's CTPAT status and tier as of the local arrival date (valid_from <= date < valid_to;
--- suspended, removed, withdrawn or never a member = UNCERTIFIED), and what its current exams add up to.
+-- suspended, removed, withdrawn or never a member = UNCERTIFIED), what its current exams add up to,
+-- and how many port closures in force catch it (business resumption).
 WITH certified AS (
     SELECT * FROM certified_intervals('staging.stg_ctpat_status')
 ), exam_totals AS (
@@ -19,6 +20,13 @@ WITH certified AS (
     FROM staging.stg_exams
     WHERE month BETWEEN '{first_month}' AND '{last_month}'
     GROUP BY entry_number
+), closures AS (
+    SELECT e.entry_number, count(*) AS caught_by_closures
+    FROM staging.stg_entries AS e
+    JOIN staging.stg_disruptions AS d
+      ON d.port_code = e.port_code AND caught_by_closure(e.arrival_at, e.release_at, d.closed_at, d.reopened_at)
+    WHERE e.month BETWEEN '{first_month}' AND '{last_month}'
+    GROUP BY e.entry_number
 )
 SELECT
     e.entry_number,
@@ -51,11 +59,13 @@ SELECT
     coalesce(x.exams_started, 0)     AS exams_started,
     x.max_wait_hours,
     e.release_at IS NOT NULL         AS released,
-    e.release_hours
+    e.release_hours,
+    coalesce(k.caught_by_closures, 0) AS caught_by_closures
 FROM staging.stg_entries AS e
 LEFT JOIN certified AS c
        ON c.partner_id = e.importer_number
       AND c.valid_from <= e.arrival_local_date
       AND (c.valid_to IS NULL OR e.arrival_local_date < c.valid_to)
 LEFT JOIN exam_totals AS x USING (entry_number)
+LEFT JOIN closures AS k USING (entry_number)
 WHERE e.month BETWEEN '{first_month}' AND '{last_month}'

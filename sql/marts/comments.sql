@@ -53,3 +53,14 @@ COMMENT ON TABLE marts.ctpat_benefit_sensitivity IS 'Each benefit per month (and
 COMMENT ON TABLE marts.ctpat_claims IS 'One row per month (and ALL) x CBP claim: the benefit rows that test it, the verdict (NOT_MEASURABLE, CONTRADICTED, INSUFFICIENT_DATA, SUPPORTED, NOT_SHOWN: the first rule that applies) and one plain sentence for a customs broker';
 COMMENT ON COLUMN marts.ctpat_claims.answer IS 'what was compared, the effect in a broker''s units with its 95% CI, and the verdict in words';
 COMMENT ON TABLE marts.exam_rates_by_month IS 'Crude exam rate per month x CTPAT status over all ports and modes, Wilson 95% interval (the trend chart''s source)';
+COMMENT ON TABLE marts.disruption_recovery IS 'Business resumption: per port closure (event x port, from landing/disruptions) x CTPAT status with a caught entry. Caught = current entry at the port that arrived from closed_at - 168 h up to (not including) reopened_at and was not released before closed_at; an entry caught by two closures counts for each';
+COMMENT ON COLUMN marts.disruption_recovery.month IS 'local month (port time zone) of reopened_at: the month of the business_resumption_priority benefit';
+COMMENT ON COLUMN marts.disruption_recovery.caught_entries IS 'caught entries of this status';
+COMMENT ON COLUMN marts.disruption_recovery.released_entries IS 'caught entries released so far';
+COMMENT ON COLUMN marts.disruption_recovery.median_resumption_hours IS 'continuous median of release_at - reopened_at (hours, exact; negative = released during the closure) over released caught entries';
+COMMENT ON COLUMN marts.disruption_recovery.p90_resumption_hours IS 'continuous 90th percentile of the resumption hours';
+COMMENT ON COLUMN marts.disruption_recovery.normal_entries IS 'entries of this status at the port that arrived in [closed_at - 35 days, closed_at - 7 days), were released and are caught by no closure';
+COMMENT ON COLUMN marts.disruption_recovery.normal_median_release_hours IS 'their median release hours: how fast this status is released at this port when nothing is closed';
+COMMENT ON COLUMN marts.disruption_recovery.source IS 'where the closure was announced (CSMS number or address), as delivered';
+COMMENT ON TABLE marts.disruption_backlog IS 'Recovery curve per reopening month x event x CTPAT status x whole hour after reopening (0 to the last release, at most 14 days): caught entries not yet released, and their share of the caught entries; the recovery chart''s source';
+COMMENT ON COLUMN marts.disruption_backlog.backlog_share IS 'backlog_entries / caught_entries (entries still open stay in the backlog)';

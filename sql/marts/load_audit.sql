@@ -5,6 +5,7 @@ WITH current_rows AS (
     SELECT _file_id, count(*) AS n FROM staging.stg_entries GROUP BY ALL
     UNION ALL SELECT _file_id, count(*) FROM staging.stg_exams GROUP BY ALL
     UNION ALL SELECT _file_id, count(DISTINCT _rid) FROM staging.stg_bwt_lanes GROUP BY ALL
+    UNION ALL SELECT _file_id, count(*) FROM staging.stg_disruptions GROUP BY ALL
     UNION ALL SELECT file_id, rows_read - rows_rejected FROM meta.files
               WHERE file_id IN (SELECT _file_id FROM staging.stg_ctpat_status)
 ), pending AS (

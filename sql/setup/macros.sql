@@ -124,3 +124,13 @@ CREATE OR REPLACE MACRO zone_abbreviation_offset(abbreviation) AS
 
 -- The port's date in the feed: M/D/YYYY.
 CREATE OR REPLACE MACRO bwt_port_date(s) AS CAST(try_strptime(s, '%m/%d/%Y') AS DATE);
+
+-- Business resumption (contract, definitions): an entry is caught by a port closure when it arrived
+-- at or after closed_at minus 168 elapsed hours and strictly before reopened_at, and was not released
+-- before closed_at. The caller matches the port. Its normal window: arrived in
+-- [closed_at - 35 days, closed_at - 7 days), in elapsed hours (840 and 168).
+CREATE OR REPLACE MACRO caught_by_closure(arrival_at, release_at, closed_at, reopened_at) AS
+    arrival_at >= closed_at - INTERVAL 168 HOUR AND arrival_at < reopened_at
+    AND (release_at IS NULL OR release_at >= closed_at);
+CREATE OR REPLACE MACRO in_normal_window(arrival_at, closed_at) AS
+    arrival_at >= closed_at - INTERVAL 840 HOUR AND arrival_at < closed_at - INTERVAL 168 HOUR;

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS raw.ctpat (
     partner_id VARCHAR, partner_type VARCHAR, status VARCHAR, tier VARCHAR,
     valid_from VARCHAR, valid_to VARCHAR
 );
+CREATE TABLE IF NOT EXISTS raw.disruptions (
+    _file_id BIGINT, _row BIGINT, _rid BIGINT,
+    event_id VARCHAR, port_code VARCHAR, cause VARCHAR, closed_at VARCHAR, reopened_at VARCHAR, source VARCHAR
+);
 
 -- One row per port element x lane of a Border Wait Times snapshot, as published (all text).
 CREATE TABLE IF NOT EXISTS raw.bwt (
@@ -80,7 +84,7 @@ ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_inode BIGINT;
 -- replace, a CTPAT export that changes a status), closed when the month partition is rebuilt.
 CREATE TABLE IF NOT EXISTS meta.open_months (
     month     VARCHAR PRIMARY KEY,  -- YYYY-MM, a partition key
-    reason    VARCHAR NOT NULL,     -- what opened it first: entries, exams or ctpat
+    reason    VARCHAR NOT NULL,     -- what opened it first: entries, exams, ctpat or disruptions
     opened_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
