@@ -123,6 +123,7 @@ def marts(landing: Path, key: bytes) -> dict[str, pl.DataFrame]:
         "importer_exam_rates": entries.with_columns(pseudonym.alias("importer_pseudonym")).group_by(
             ["month", "importer_pseudonym", "ctpat_status"]).agg(
             pl.len().alias("entries"), pl.col("examined").sum().alias("examined_entries")),
+        **({"disruption_recovery": disruption_recovery(landing)} if (landing / "disruptions").is_dir() else {}),
     }
 
 
@@ -140,3 +141,40 @@ def assert_frames_match(expected: pl.DataFrame, actual: pl.DataFrame, keys: list
             assert diff is None or diff <= 1e-9, f"{name}.{col}: max difference {diff}"
         else:
             assert (exp.cast(pl.Int64) == pub.cast(pl.Int64)).fill_null(True).all(), f"{name}.{col} differs"
+
+
+def disruption_recovery(landing: Path) -> pl.DataFrame:
+    """marts.disruption_recovery from the landing files: the closures in force (last row per event
+    and port in file name and row order), entries caught (same port, arrived in [closed - 168 h,
+    reopened), not released before closing) and normal (arrived in [closed - 840 h, closed - 168 h),
+    released, caught by no closure), grouped by closure and status. Hand-built and generated closure
+    files hold only valid rows."""
+    entries, _, _ = entries_and_exams(landing)
+    ports = pl.read_csv(REFERENCE / "schedule_d_ports.csv", infer_schema=False)
+    closures = _read_folder(landing / "disruptions").with_columns(
+        _instant("closed_at").alias("closed"), _instant("reopened_at").alias("reopened"),
+        (pl.col("event_id") + "\x00" + pl.col("port_code")).alias("closure"))
+    closures = _latest(closures, "closure").join(ports.select("port_code", "time_zone"), on="port_code")
+    closures = closures.with_columns(pl.coalesce([
+        pl.when(pl.col("time_zone") == tz).then(pl.col("reopened").dt.convert_time_zone(tz).dt.strftime("%Y-%m"))
+        for tz in closures["time_zone"].unique().to_list()]).alias("month"))
+    pairs = entries.join(closures.select("event_id", "port_code", "closed", "reopened", "month").rename(
+        {"month": "reopening_month"}), on="port_code")
+    window = pl.duration(hours=168)
+    caught_rule = ((pl.col("arrival") >= pl.col("closed") - window) & (pl.col("arrival") < pl.col("reopened"))
+                   & (pl.col("release").is_null() | (pl.col("release") >= pl.col("closed"))))
+    caught = pairs.filter(caught_rule).with_columns(_hours("release", "reopened").alias("resumption_hours"))
+    ever_caught = caught["key"].unique().implode()
+    normal = pairs.filter((pl.col("arrival") >= pl.col("closed") - pl.duration(hours=840))
+                          & (pl.col("arrival") < pl.col("closed") - window)
+                          & pl.col("release").is_not_null() & ~pl.col("key").is_in(ever_caught))
+    keys = ["event_id", "port_code", "ctpat_status"]
+    q = lambda c, f: pl.col(c).quantile(f, interpolation="linear")  # noqa: E731
+    groups = caught.group_by(keys).agg(
+        pl.col("reopening_month").first().alias("month"), pl.len().alias("caught_entries"),
+        pl.col("release").is_not_null().sum().alias("released_entries"),
+        q("resumption_hours", 0.5).alias("median_resumption_hours"),
+        q("resumption_hours", 0.9).alias("p90_resumption_hours"))
+    normals = normal.group_by(keys).agg(pl.len().alias("normal_entries"),
+                                        q("release_hours", 0.5).alias("normal_median_release_hours"))
+    return groups.join(normals, on=keys, how="left").with_columns(pl.col("normal_entries").fill_null(0))

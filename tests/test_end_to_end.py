@@ -9,7 +9,7 @@ import pytest
 from conftest import TEST_KEY, analytics_tables
 from independent import assert_frames_match, entries_and_exams, marts
 from landing_builders import write_csv
-from pipelines.sample_data import generate
+from pipelines.sample_data import Effects, generate
 
 KEYS = {
     "exam_rates": ["month", "port_code", "mode_of_transport", "ctpat_status"],
@@ -19,6 +19,7 @@ KEYS = {
     "release_time_profile": ["month", "mode_of_transport", "ctpat_status"],
     "inspection_waits": ["month", "port_code", "ctpat_status"],
     "importer_exam_rates": ["month", "importer_pseudonym", "ctpat_status"],
+    "disruption_recovery": ["month", "event_id", "port_code", "ctpat_status"],
 }
 
 
@@ -29,6 +30,7 @@ def published(paths, name):
 
 def check_against_independent(paths):
     expected = marts(paths.landing, TEST_KEY.encode())
+    assert "disruption_recovery" in expected  # the generated data hold port closures
     for name, keys in KEYS.items():
         actual = published(paths, name).select(expected[name].columns)
         assert_frames_match(expected[name], actual, keys, name)
@@ -37,7 +39,7 @@ def check_against_independent(paths):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    truth = generate(root / "landing", entries=30_000, seed=11, formats="mixed")
+    truth = generate(root / "landing", entries=30_000, seed=11, formats="mixed", effects=Effects(disruptions=True))
     return root, truth
 
 

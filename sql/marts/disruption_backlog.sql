@@ -7,7 +7,7 @@ WITH caught AS (
            -- Both statuses up to the event's last release (at most 14 days), so that every curve reaches its end.
            least(336, greatest(0, CAST(ceil(max(max(resumption_hours)) OVER (PARTITION BY month, event_id)) AS INTEGER)))
                AS last_hour
-    FROM caught GROUP BY ALL
+    FROM caught GROUP BY month, event_id, ctpat_status
 ), hours AS (
     SELECT g.*, h.hour FROM groups AS g, LATERAL (SELECT unnest(range(0, g.last_hour + 1)) AS hour) AS h
 ), released_by AS (
