@@ -147,13 +147,19 @@ def disruption_recovery(landing: Path) -> pl.DataFrame:
     """marts.disruption_recovery from the landing files: the closures in force (last row per event
     and port in file name and row order), entries caught (same port, arrived in [closed - 168 h,
     reopened), not released before closing) and normal (arrived in [closed - 840 h, closed - 168 h),
-    released, caught by no closure), grouped by closure and status. Hand-built and generated closure
-    files hold only valid rows."""
+    released, caught by no closure), grouped by closure and status. Rows breaking a rule are dropped."""
     entries, _, _ = entries_and_exams(landing)
     ports = pl.read_csv(REFERENCE / "schedule_d_ports.csv", infer_schema=False)
     closures = _read_folder(landing / "disruptions").with_columns(
         _instant("closed_at").alias("closed"), _instant("reopened_at").alias("reopened"),
         (pl.col("event_id") + "\x00" + pl.col("port_code")).alias("closure"))
+    offset = r"T\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$"
+    closures = closures.filter(
+        (pl.col("event_id").str.len_chars() > 0) & pl.col("port_code").is_in(ports["port_code"].implode())
+        & pl.col("cause").is_in(["HURRICANE", "STORM", "FLOOD", "EARTHQUAKE", "FIRE", "STRIKE", "BRIDGE_CLOSURE",
+                                 "SYSTEM_OUTAGE", "SECURITY", "OTHER"])
+        & pl.col("closed_at").str.contains(offset) & pl.col("reopened_at").str.contains(offset)
+        & (pl.col("reopened") > pl.col("closed")))
     closures = _latest(closures, "closure").join(ports.select("port_code", "time_zone"), on="port_code")
     closures = closures.with_columns(pl.coalesce([
         pl.when(pl.col("time_zone") == tz).then(pl.col("reopened").dt.convert_time_zone(tz).dt.strftime("%Y-%m"))
