@@ -18,7 +18,8 @@ def test_asset_graph_has_the_five_groups_in_flow_order():
     for key in graph.get_all_asset_keys():
         groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
     assert set(groups) == {"ingest", "quality", "warehouse", "marts", "reports"}
-    assert {"raw_entries", "raw_exams", "raw_ctpat", "raw_bwt", "schedule_d_ports", "bwt_crossings", "hts_sections"} == groups["ingest"]
+    assert {"raw_entries", "raw_exams", "raw_ctpat", "raw_disruptions", "raw_bwt", "schedule_d_ports", "bwt_crossings",
+            "hts_sections"} == groups["ingest"]
     assert "marts/exam_rates" in groups["marts"] and "monthly_charts" in groups["reports"]
     # Data flows one way: every asset's upstream lies in its own group or an earlier one.
     order = ["ingest", "quality", "warehouse", "marts", "reports"]
@@ -34,7 +35,8 @@ def test_every_suite_expectation_surfaces_as_an_asset_check():
     assert ("checked_entries", "bad_check_digit") in checks
     assert ("checked_ctpat", "overlapping_interval") in checks
     assert {("checked_entries", "quality_gate"), ("checked_exams", "quality_gate"), ("checked_ctpat", "quality_gate")} <= checks
-    assert len(checks) == 14 + 11 + 5 + 6 + 4
+    assert ("checked_disruptions", "reopened_before_closed") in checks
+    assert len(checks) == 14 + 11 + 5 + 6 + 4 + 7
 
 
 def test_dagster_definitions_validate():

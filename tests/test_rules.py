@@ -118,7 +118,7 @@ def test_point_in_time_status_across_a_suspension(macros):
     for i, a in enumerate(arrivals, 1):
         con.execute("INSERT INTO raw.entries VALUES (1, ?, ?, ?, '01', '12-3456789AB', '2304', '30', NULL, NULL, "
                     "'MX', '8471300100', '1.00', ?, NULL)", [i, 10_000_000_000 + i, f"AAA-{i:07d}-0", a])
-    for model in ("stg_entries", "stg_exams", "stg_ctpat_status"):
+    for model in ("stg_entries", "stg_exams", "stg_ctpat_status", "stg_disruptions"):
         con.execute(f"CREATE TABLE staging.{model} AS {read_sql(f'staging/{model}.sql')}")
     every_month = read_sql("facts/fct_entries.sql").format(first_month="0000-00", last_month="9999-99")
     con.execute(f"CREATE TABLE facts.fct_entries AS {every_month}")
