@@ -124,3 +124,19 @@ def test_open_months_sensor_turns_each_ingest_run_into_month_range_runs(paths, t
     requests = requests_after(run(INGEST))
     assert as_ranges(requests) == [("exam_risk_months", a, b) for a, b in ranges]
     assert len({r.run_key for r in requests}) == 2
+    for request in requests:
+        run(MONTHS_AND_PUBLISH, range_tags(request.tags[RANGE_START], request.tags[RANGE_END]))
+
+    # A port closure alone, catching no entry: its reopening month (Laredo's local November) is rebuilt.
+    (paths.landing / "disruptions").mkdir()
+    (paths.landing / "disruptions" / "closures.csv").write_text(
+        "event_id,port_code,cause,closed_at,reopened_at,source\n"
+        "B1,2304,BRIDGE_CLOSURE,2026-11-14T12:00:00Z,2026-11-15T12:00:00Z,\n")
+    ingest = run(INGEST)
+    assert as_ranges(requests_after(ingest)) == [("exam_risk_months", "2026-11", "2026-11")]
+    # The sensor reads every staging step that reports open months, whichever of them runs last.
+    from pipelines.automation import STAGING_KEYS
+
+    reporting = {e.asset_key for e in ingest.get_asset_materialization_events()
+                 if "open_months" in e.step_materialization_data.materialization.metadata}
+    assert dg.AssetKey("stg_disruptions") in reporting and reporting <= STAGING_KEYS
