@@ -30,8 +30,9 @@ def published(paths, name):
 
 def check_against_independent(paths):
     expected = marts(paths.landing, TEST_KEY.encode())
-    assert "disruption_recovery" in expected  # the generated data hold port closures
     for name, keys in KEYS.items():
+        if name not in expected:  # disruption_recovery: only when the landing zone has closures
+            continue
         actual = published(paths, name).select(expected[name].columns)
         assert_frames_match(expected[name], actual, keys, name)
 
@@ -51,6 +52,7 @@ def test_marts_equal_an_independent_computation(generated, paths):
     shutil.copytree(root / "landing", paths.landing)
     outcome = paths.run()
     assert outcome.exit_code == 0, outcome.message
+    assert (paths.landing / "disruptions").is_dir()  # the generated data hold port closures
     check_against_independent(paths)
 
     # Rejections are exactly the generator's injected defects, each with its own code.
