@@ -14,6 +14,8 @@ export EXAM_RISK_WAREHOUSE ?= $(DATA)/warehouse.duckdb
 export EXAM_RISK_ANALYTICS ?= $(DATA)/analytics.duckdb
 export EXAM_RISK_REPORTS   ?= $(DATA)/reports
 export EXAM_RISK_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
+# The persistent Dagster instance of the CLI, the UI and the daemon (pipelines/instance.py).
+export DAGSTER_HOME ?= $(abspath .dagster_home)
 
 .PHONY: setup demo test lock dev clean bench bench-smoke
 
@@ -36,6 +38,7 @@ demo: setup $(KEY_FILE)
 	$(PY) -m pipelines generate --out $(LANDING) --entries $(DEMO_ENTRIES) --seed 7 --selection --disruptions
 	$(PY) -m pipelines run
 	$(PY) -m pipelines claims
+	@echo "Runs, materializations and checks: make dev, then http://127.0.0.1:3000 (instance $(DAGSTER_HOME))"
 
 test: setup
 	$(PY) -m pytest
@@ -50,16 +53,15 @@ bench: setup
 bench-smoke: setup
 	$(PY) -m pipelines bench --entries 200000 --months 3 --repeat 1 --data $(DATA)/bench --out bench/results/smoke.json
 
-DAGSTER_HOME ?= $(abspath .dagster_home)
-
-# The UI and the daemon (schedules, sensor) with the instance settings of pipelines/dagster.yaml.
+# The UI and the daemon (schedules, sensors) on the instance every run is recorded on: the demo's
+# runs are there. The instance is made (with pipelines/dagster.yaml's settings) if it does not exist.
 dev: setup $(KEY_FILE)
-	mkdir -p $(DAGSTER_HOME) && cp pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml
+	$(PY) -c "from pipelines.instance import dagster_home; dagster_home()"
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/dg dev
 
 # Re-pin the dependencies (needs uv; the lock is committed).
 lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
-	rm -rf $(DATA) .pytest_cache
+	rm -rf $(DATA) .pytest_cache .dagster_home

@@ -1,7 +1,7 @@
 """Automation: a sensor on the landing zone, a sensor that rebuilds the months an ingest run opened,
 the daily ingest schedule and the monthly report schedule.
 
-Run them with the Dagster daemon (README, "For operators"): `dagster dev -w workspace.yaml` starts one.
+Run them with the Dagster daemon (README, "For operators"): `make dev` (`dg dev`) starts one.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingest.files import SOURCE_SUFFIXES, landing_files
-from assets.partitions import contiguous_ranges, range_tags
 from assets.resources import PipelineSettings
+from pipelines.planner import plan_after_ingest
 
 SETTLE_SECONDS = 60  # a file untouched this long is complete, even if the sensor saw it only once
 
@@ -85,17 +85,16 @@ STAGING_KEYS = {dg.AssetKey(k) for k in ("stg_entries", "stg_exams", "stg_ctpat_
 def open_months_sensor_for(ingest_job, months_job, publish_job) -> dg.SensorDefinition:
     @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingest_job],
                           request_jobs=[months_job, publish_job], default_status=dg.DefaultSensorStatus.STOPPED,
-                          description="After an ingest run: one run per contiguous range of the months it opened "
-                                      "(facts, month marts, publication, charts); a publication run if none.")
+                          description="After an ingest run, the runs pipelines/planner.py plans: one per contiguous "
+                                      "range of the months it opened (facts, month marts, publication, charts); "
+                                      "a publication run if none.")
     def open_months_sensor(context: dg.RunStatusSensorContext):
         run_id = context.dagster_run.run_id
         months = open_months_of_run(context.instance, run_id)
         if months is None:
             return dg.SkipReason("the run staged nothing")
-        if not months:
-            return dg.RunRequest(run_key=f"publish-{run_id}", job_name=publish_job.name)
-        return [dg.RunRequest(run_key=f"months-{run_id}-{first}", job_name=months_job.name, tags=range_tags(first, last))
-                for first, last in contiguous_ranges(months)]
+        return [dg.RunRequest(run_key=f"{run.key}-{run_id}", job_name=run.job_name, tags=run.tags)
+                for run in plan_after_ingest(months)]
 
     return open_months_sensor
 

@@ -20,6 +20,7 @@ from assets.reports.assets import border_wait_charts, monthly_charts, monthly_re
 from assets.resources import resources_from_env
 from assets.scorecard.assets import ctpat_benefit_estimates
 from assets.warehouse.assets import fct_disruption_entries, month_assets, staging_assets
+from pipelines.planner import INGEST_JOB, MONTHS_JOB, PUBLISH_JOB
 from pipelines.automation import (daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for,
                                   open_months_sensor_for)
 
@@ -36,13 +37,13 @@ PUBLISH = dg.AssetSelection.assets(*PUBLISH_ASSETS)
 # In-process by default (30-150 ms a step against ~3 s for a subprocess); the launchpad can switch a run
 # to the multiprocess executor, and the warehouse pool keeps its writers one at a time.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-ingest_job = dg.define_asset_job("exam_risk_ingest", selection=INGEST, config=IN_PROCESS,
+ingest_job = dg.define_asset_job(INGEST_JOB, selection=INGEST, config=IN_PROCESS,
                                  description="Landing zone -> quality gate -> staging; opens the months new data touches.")
-months_job = dg.define_asset_job("exam_risk_months", selection=MONTHS_AND_PUBLISH, partitions_def=MONTHS,
+months_job = dg.define_asset_job(MONTHS_JOB, selection=MONTHS_AND_PUBLISH, partitions_def=MONTHS,
                                  config=IN_PROCESS,
                                  description="Rebuild a range of local months (facts, month marts), then publish the "
                                              "marts and draw those months' charts and reports.")
-publish_job = dg.define_asset_job("exam_risk_publish", selection=PUBLISH, config=IN_PROCESS,
+publish_job = dg.define_asset_job(PUBLISH_JOB, selection=PUBLISH, config=IN_PROCESS,
                                   description="Publish the marts, charts and reports without rebuilding a month.")
 
 monthly_report_schedule = monthly_report_schedule_for(months_job)
@@ -50,6 +51,14 @@ daily_ingest_schedule = daily_ingest_schedule_for(ingest_job)
 landing_sensor = landing_sensor_for(ingest_job)
 open_months_sensor = open_months_sensor_for(ingest_job, months_job, publish_job)
 
-defs = dg.Definitions(assets=ALL_ASSETS, jobs=[ingest_job, months_job, publish_job],
-                      schedules=[monthly_report_schedule, daily_ingest_schedule],
-                      sensors=[landing_sensor, open_months_sensor], resources=resources_from_env())
+
+
+def definitions(resources: dict) -> dg.Definitions:
+    """The whole project with these resources: `defs` below for the UI and the daemon, and the
+    CLI's own, built from its flags (pipelines/runner.py)."""
+    return dg.Definitions(assets=ALL_ASSETS, jobs=[ingest_job, months_job, publish_job],
+                          schedules=[monthly_report_schedule, daily_ingest_schedule],
+                          sensors=[landing_sensor, open_months_sensor], resources=resources)
+
+
+defs = definitions(resources_from_env())

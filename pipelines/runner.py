@@ -14,9 +14,11 @@ import dagster as dg
 import duckdb
 
 from assets.marts.pseudonyms import one_line, shown
-from assets.partitions import contiguous_ranges, listed_months, outside_partitions, range_tags
+from assets.partitions import listed_months, outside_partitions
 from assets.resources import resources_from_env
 from assets.settings import SettingError
+from pipelines.instance import persistent_instance, process_tags, release_dead_runs
+from pipelines.planner import INGEST_JOB, plan_after_ingest
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ def run_lock(path: Path) -> Iterator[None]:
 
 
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
-    """Ingest (through staging), then one run per contiguous range of open months, the last of
-    which also publishes; a publication run alone if no month is open. One run at a time per
+    """Ingest (through staging), then one run per contiguous range of open months, each of which
+    publishes; a publication run alone if no month is open (pipelines/planner.py). One run at a time per
     warehouse (run_lock); any setting that cannot be used ends it before it starts (exit 1)."""
     try:
         resources = resources_from_env(accept=accept, **overrides)
@@ -76,36 +78,36 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
 
 
 def _run(resources: dict, verbose: bool) -> RunOutcome:
-    from pipelines.definitions import ALL_ASSETS, INGEST, MONTHS_AND_PUBLISH, PUBLISH
+    """The ingest run, then the runs pipelines/planner.py plans from the months it opened, each
+    executed in this process on the persistent instance (no daemon needed; the UI shows them)."""
+    from pipelines.definitions import IN_PROCESS, definitions
 
     settings = resources["settings"]
     level = "INFO" if verbose else "CRITICAL"  # the one-line outcome below says what matters
-
+    project = definitions(resources)
     runs = []
+    with persistent_instance() as instance:
+        release_dead_runs(instance)  # under the run lock: no live run of this warehouse is among them
 
-    def run(selection, tags=None):
-        runs.append(dg.materialize(ALL_ASSETS, selection=selection, resources=resources, raise_on_error=False,
-                                   tags=tags, run_config={"loggers": {"console": {"config": {"log_level": level}}}}))
-        return runs[-1]
+        def run(job_name: str, tags: dict | None = None):
+            job = project.resolve_job_def(job_name)
+            runs.append(job.execute_in_process(
+                instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})},
+                run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
+            return runs[-1]
 
-    result = run(INGEST)
-    if not result.success:
-        return _failure(result, runs)
-    months = open_months(resources["warehouse"].path)
-    outside = outside_partitions(months)
-    if outside:
-        return RunOutcome(1, f"entries arrived in months outside the partitions: {', '.join(outside)} "
-                             "(a bug: the quality gate admits no such month)", tuple(runs))
-    ranges = contiguous_ranges(months)
-    for i, (first, last) in enumerate(ranges):
-        month_selection = MONTHS_AND_PUBLISH if i == len(ranges) - 1 else MONTHS_AND_PUBLISH - PUBLISH
-        result = run(month_selection, range_tags(first, last))
+        result = run(INGEST_JOB)
         if not result.success:
             return _failure(result, runs)
-    if not ranges:
-        result = run(PUBLISH)
-        if not result.success:
-            return _failure(result, runs)
+        months = open_months(resources["warehouse"].path)
+        outside = outside_partitions(months)
+        if outside:
+            return RunOutcome(1, f"entries arrived in months outside the partitions: {', '.join(outside)} "
+                                 "(a bug: the quality gate admits no such month)", tuple(runs))
+        for planned in plan_after_ingest(months):
+            result = run(planned.job_name, planned.tags)
+            if not result.success:
+                return _failure(result, runs)
     return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path),
                       tuple(runs))
 

@@ -44,6 +44,22 @@ class Paths:
                 "--reports", str(self.reports)]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def dagster_home(tmp_path_factory) -> Path:
+    """One persistent Dagster instance for the session's CLI runs (pipelines/instance.py), never the
+    repository's own `.dagster_home`."""
+    import os
+
+    home = tmp_path_factory.mktemp("dagster_home")
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = old
+
+
 @pytest.fixture
 def paths(tmp_path, monkeypatch) -> Paths:
     monkeypatch.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)

@@ -11,10 +11,13 @@ import urllib.request
 from pathlib import Path
 
 from pipelines.definitions import defs
+from pipelines.sample_data import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """{
-  assetNodes { assetKey { path } groupName assetChecksOrError { ... on AssetChecks { checks { name } } } }
+  assetNodes { assetKey { path } groupName assetChecksOrError { ... on AssetChecks { checks { name } } }
+               isPartitioned partitionStats { numMaterialized } assetMaterializations(limit: 1) { runId } }
+  runsOrError { ... on Runs { results { runId jobName status } } }
   repositoriesOrError { ... on RepositoryConnection { nodes { schedules { name cronSchedule } sensors { name } } } }
 }"""
 
@@ -40,9 +43,15 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return json.loads(urllib.request.urlopen(request, timeout=120).read())["data"]
 
 
-def test_webserver_shows_the_defined_graph(tmp_path):
+def test_webserver_shows_the_defined_graph_and_the_cli_runs(paths, tmp_path):
+    """After one CLI run on the same instance the UI shows its runs and every asset materialized."""
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "EXAM_RISK_PSEUDONYM_KEY": SECRET}
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT),
+           "EXAM_RISK_PSEUDONYM_KEY": SECRET}
+    generate(paths.landing, entries=2000, seed=6, formats="csv", start="2026-01", months=2, bad_share=0.0)
+    cli = subprocess.run([sys.executable, "-m", "pipelines", "run", *paths.cli_args()], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
     server = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
                                "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -73,6 +82,13 @@ def test_webserver_shows_the_defined_graph(tmp_path):
     assert {(s["name"], s["cronSchedule"]) for s in repository["schedules"]} == {
         ("monthly_report_schedule", "0 6 2 * *"), ("daily_ingest_schedule", "0 5 * * *")}
     assert sorted(s["name"] for s in repository["sensors"]) == ["landing_sensor", "open_months_sensor"]
+
+    # The CLI's runs, and every asset materialized by them (each month of the partitioned ones).
+    assert sorted((r["jobName"], r["status"]) for r in data["runsOrError"]["results"]) == [
+        ("exam_risk_ingest", "SUCCESS"), ("exam_risk_months", "SUCCESS")]
+    never = [n["assetKey"]["path"] for n in data["assetNodes"]
+             if (n["partitionStats"]["numMaterialized"] < 2 if n["isPartitioned"] else not n["assetMaterializations"])]
+    assert never == []
 
     # The pseudonym key: shown by its variable's name, its value nowhere in what the UI is sent.
     settings = next(r for r in resources["allTopLevelResourceDetailsOrError"]["results"] if r["name"] == "settings")
