@@ -13,13 +13,13 @@ from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, refere
 
 def reference_asset(table: str, csv_name: str, description: str) -> dg.AssetsDefinition:
     """A reference table loaded as text from its CSV in assets/reference."""
-    @dg.asset(name=table, group_name="ingest", pool=WAREHOUSE_POOL, description=description)
+    @dg.asset(name=table, group_name="ingest", pool=WAREHOUSE_POOL, description=description, kinds={"duckdb", "csv"})
     def _reference(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.session() as con:
             con.execute(f"CREATE OR REPLACE TABLE ref.{table} AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
                         [str(reference_file(csv_name))])
             rows = con.execute(f"SELECT count(*) FROM ref.{table}").fetchone()[0]
-        return dg.MaterializeResult(metadata={"rows": rows})
+        return dg.MaterializeResult(metadata={"rows": rows, "dagster/row_count": rows})
 
     return _reference
 
@@ -35,6 +35,7 @@ hts_sections = reference_asset("hts_sections", "hts_sections.csv",
 
 def raw_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(name=f"raw_{source}", group_name="ingest", pool=WAREHOUSE_POOL, deps=[schedule_d_ports, bwt_crossings],
+              kinds={"duckdb", "polars", "python"},
               description=f"Rows of landing/{source}/ files as delivered (all text), each file loaded once by content hash.")
     def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
         started = time.perf_counter()

@@ -121,7 +121,7 @@ def _load_snapshots(con, files: list[LandingFile], counts: dict, cap: int) -> No
         con.execute("INSERT INTO meta.files (file_id, source, file_name, content_hash, status, rows_read, file_size, "
                     "file_mtime_ns, file_ctime_ns, file_inode) SELECT file_id, 'bwt', file_name, content_hash, 'ingested', "
                     "rows_read, file_size, file_mtime_ns, file_ctime_ns, file_inode FROM register")
-        con.execute(read_sql("setup/insert_raw_bwt.sql"), {"loaded_at": loaded_at, "stride": ROW_ID_STRIDE})
+        con.execute(read_sql("ingest/insert_raw_bwt.sql"), {"loaded_at": loaded_at, "stride": ROW_ID_STRIDE})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

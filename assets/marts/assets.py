@@ -7,7 +7,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.marts.publish import MARTS, build_marts
-from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse, read_sql
+from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse
+from assets.specs import spec
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
 
@@ -24,10 +25,9 @@ def running(context, run_id: str) -> bool:
 @dg.multi_asset(
     group_name="marts",
     pool=WAREHOUSE_POOL,
-    specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else
-                        ["fct_lane_readings", "fct_disruption_entries", "stg_exams", "stg_ctpat_status",
-                         "ctpat_benefit_estimates"],
-                        description=read_sql(f"marts/{name}.sql").splitlines()[0].removeprefix("-- "))
+    # A month mart's publication is a copy of its warehouse table; the others read what their spec lists.
+    specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else spec("marts", name).deps,
+                        description=spec("marts", name).asset_description, kinds={"duckdb", "sql"})
            for name in MARTS],
 )
 def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):
@@ -37,6 +37,7 @@ def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, set
         ensure_month_tables(con)
         counts = build_marts(con, Path(settings.analytics), key, context.run_id, lambda run_id: running(context, run_id))
     seconds = round(time.perf_counter() - started, 3)
-    for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=["marts", name],
-                                   metadata={"rows": rows, "file": settings.analytics, "publish_seconds": seconds})
+    for name, (rows, columns) in counts.items():
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={
+            "rows": rows, "dagster/row_count": rows, "dagster/column_schema": spec("marts", name).column_schema(columns),
+            "file": settings.analytics, "publish_seconds": seconds})

@@ -23,12 +23,12 @@ from duckdb.sqltypes import VARCHAR
 from assets.marts.pseudonyms import pseudonym_macro_sql, redact
 from assets.partitions import listed_months
 from assets.resources import REPO_ROOT, read_sql
+from assets.specs import comment_statements, mart_names
 from assets.warehouse.assets import MONTH_MARTS
 
 # Month-grain marts are copied from the warehouse's month_marts (rebuilt per month partition);
-# the others are small and built here from their SQL.
-BUILT_HERE = ["ctpat_benefits", "ctpat_benefit_sensitivity", "ctpat_claims", "disruption_recovery", "disruption_backlog",
-              "lane_wait_times", "lane_wait_monthly", "lane_wait_by_hour", "load_audit", "rejections"]
+# the others are small and built here from their SQL (sql/marts/_models.yml says which is which).
+BUILT_HERE = mart_names(partitioned=False)
 MARTS = [*MONTH_MARTS, *BUILT_HERE]
 
 
@@ -72,10 +72,10 @@ def leftover_builds(target: Path, running: Callable[[str], bool]) -> list[Path]:
 
 
 def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id: str,
-                running: Callable[[str], bool] = lambda other: False) -> dict[str, int]:
+                running: Callable[[str], bool] = lambda other: False) -> dict[str, tuple[int, list]]:
     """Build all marts from the warehouse connection into building_file(target, run_id), which
     nothing reads but this run's charts and reports until `publish_building` renames it. Returns
-    row counts. `running(run_id)`: whether another run is still going (its file is kept)."""
+    each mart's row count and columns (name, type). `running(run_id)`: whether another run is still going (its file is kept)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     for leftover in leftover_builds(target, running):
         leftover.unlink(missing_ok=True)
@@ -91,13 +91,22 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
         for name in MARTS:
             con.execute(f"CREATE TABLE build.marts.{name} AS {mart_query(name)}")
         _published_runs(con, target, run_id, months, key)
-        counts = {name: con.execute(f"SELECT count(*) FROM build.marts.{name}").fetchone()[0] for name in MARTS}
+        counts = {name: (con.execute(f"SELECT count(*) FROM build.marts.{name}").fetchone()[0],
+                         [(c, t) for c, t, *_ in con.execute(f"DESCRIBE build.marts.{name}").fetchall()]) for name in MARTS}
         con.execute("CHECKPOINT build")
     finally:
         con.execute("DETACH build")
     with duckdb.connect(str(building)) as doc:
-        doc.execute(read_sql("marts/comments.sql"))
+        document(doc)
     return counts
+
+
+def document(doc: duckdb.DuckDBPyConnection) -> None:
+    """COMMENT ON every table and column of the analyst file, from the marts' specs (a column
+    without a meaning fails the publication: tests/test_specs.py keeps that from happening)."""
+    columns = doc.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+                          "ORDER BY table_name, column_index").fetchall()
+    doc.execute(";\n".join(comment_statements(columns)))
 
 
 def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> bool:

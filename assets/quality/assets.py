@@ -36,6 +36,7 @@ def _check_results(source: str, outcomes, rows: int):
 
 def quality_asset(source: str) -> dg.AssetsDefinition:
     @dg.asset(name=f"checked_{source}", group_name="quality", pool=WAREHOUSE_POOL, deps=[f"raw_{source}"], check_specs=_check_specs(source),
+              kinds={"great_expectations", "duckdb"},
               description=f"GX suite expectations/{source}.json on new {source} rows; rejected rows quarantined "
                           "with their reason code; files over the threshold block the run.")
     def _checked(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):

@@ -41,7 +41,7 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
     return Drawing(Path(settings.analytics), reports, reports)
 
 
-@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
+@dg.asset(group_name="reports", kinds={"matplotlib"}, pool=REPORTS_POOL, deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
           description="Per local month: exam rate by mode (certified vs uncertified, Wilson intervals) and "
                       "release-time distributions, as PNG under the reports folder.")
 def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
@@ -54,7 +54,7 @@ def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings
                                           "months": len({p.parent.name for p in written})})
 
 
-@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
+@dg.asset(group_name="reports", kinds={"matplotlib"}, pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
           description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
                       "crossings, as PNG under reports/border_waits/.")
 def border_wait_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
@@ -84,7 +84,7 @@ class ReportConfig(dg.Config):
     month: str = ""  # YYYY-MM; empty: the months rebuilt since the reports were last written (at first: all)
 
 
-@dg.asset(group_name="reports", pool=REPORTS_POOL, deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
+@dg.asset(group_name="reports", kinds={"matplotlib", "pdf", "html"}, pool=REPORTS_POOL, deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
                                       ["marts", "load_audit"], ["marts", "rejections"], monthly_charts, border_wait_charts],
           description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
                       "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes).")
@@ -102,7 +102,7 @@ def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, sett
                                           "latest_html": str(written[-1][1]) if written else "none"})
 
 
-@dg.asset(group_name="reports", pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], monthly_charts, border_wait_charts,
+@dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], monthly_charts, border_wait_charts,
                                                          monthly_report],
           description="Publishes this run's analyst file, charts and reports together: checks that every drawn "
                       "file can go into place, then renames the analyst file and moves the drawn files.")

@@ -11,6 +11,7 @@ from assets.partitions import listed_months
 from assets.resources import WAREHOUSE_POOL, Warehouse
 from assets.scorecard.benefits import COLUMNS, scorecard
 from assets.scorecard.claims import claims
+from assets.specs import spec
 from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
 
 
@@ -28,12 +29,12 @@ def _stored_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
                                       "AND table_name = 'ctpat_benefits' ORDER BY column_index").fetchall()]
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["fct_entries", "fct_exams", "fct_lane_readings", "fct_disruption_entries", "hts_sections",
-                                                                  *(["month_marts", n] for n in MONTH_MARTS)],
-          description="CTPAT benefits per month and for ALL, across importers (Mantel-Haenszel exam-rate ratios over "
-                      "port x mode x origin x HTS section, standardized median differences) and within importers "
-                      "(Poisson with fixed effects, each importer compared with itself), with importer-clustered 95% "
-                      "CIs, E-values, verdicts, a sensitivity table and one answer per CBP claim (assets/scorecard).")
+MODEL = spec("scorecard", "ctpat_benefit_estimates")
+
+
+# After the month marts too: they record the months to re-estimate (meta.unpublished_months).
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=[*MODEL.deps, *(["month_marts", n] for n in MONTH_MARTS)],
+          description=MODEL.asset_description, kinds={"duckdb", "polars", "python"})
 def ctpat_benefit_estimates(warehouse: Warehouse) -> dg.MaterializeResult:
     """Rows for the months rebuilt since the last publication (every month when the scorecard's
     definition changed), every border-wait month, and ALL; then every claim from the whole table."""

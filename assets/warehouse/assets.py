@@ -9,13 +9,9 @@ import duckdb
 
 from assets.partitions import MONTHS, listed_months, month_range
 from assets.resources import WAREHOUSE_POOL, Warehouse, read_sql
+from assets.specs import ModelSpec, mart_names, spec, table_metadata
 
-MONTH_MARTS = ["exam_rates", "lane_exam_rates", "exam_rates_by_mode", "exam_rates_by_month", "release_times",
-               "release_time_profile", "inspection_waits", "importer_exam_rates"]
-
-
-def _description(sql_file: str) -> str:
-    return f"{read_sql(sql_file).splitlines()[0].removeprefix('-- ')} (sql/{sql_file})"
+MONTH_MARTS = mart_names(partitioned=True)
 
 
 def _create_like(con: duckdb.DuckDBPyConnection, table: str, query: str) -> None:
@@ -43,23 +39,26 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
                          "file aside and run again (it is rebuilt from the landing zone)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {incoming_sql}")
     batch = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
-    con.execute(read_sql("staging/merge_current_rows.sql").format(table=table, key=key, source=source))
+    con.execute(read_sql("bookkeeping/merge_current_rows.sql").format(table=table, key=key, source=source))
     merged = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
     return batch, merged
 
 
-def _staging_result(started: float, con, **counts) -> dg.MaterializeResult:
+def _staging_result(started: float, con, table: str, **counts) -> dg.MaterializeResult:
     opened = listed_months(con, "meta.open_months")
+    rows = con.execute(f"SELECT count(*) FROM staging.{table}").fetchall()[0][0]
     # JSON, not text: the open-months sensor reads this list back from the run's events.
-    return dg.MaterializeResult(metadata={**counts, "open_months": dg.MetadataValue.json(opened),
+    return dg.MaterializeResult(metadata={**counts, **table_metadata(con, spec("staging", table), f"staging.{table}", rows),
+                                          "open_months": dg.MetadataValue.json(opened),
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 
-def keyed_staging(table: str, key: str, source: str, deps: list, then_sql: str | None = None) -> dg.AssetsDefinition:
+def keyed_staging(table: str, key: str, source: str, then_sql: str | None = None) -> dg.AssetsDefinition:
     """A staging asset that merges the newly loaded rows by key (then runs then_sql), in one transaction."""
+    model = spec("staging", table)
 
-    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=deps,
-              description=_description(f"staging/{table}.sql"))
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=model.deps,
+              description=model.asset_description, kinds={"duckdb", "sql"})
     def _staging(warehouse: Warehouse) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.session() as con:
@@ -68,18 +67,18 @@ def keyed_staging(table: str, key: str, source: str, deps: list, then_sql: str |
             if then_sql:
                 con.execute(read_sql(then_sql))
             con.execute("COMMIT")
-            return _staging_result(started, con, rows_in_batch=batch, rows_merged=merged)
+            return _staging_result(started, con, table, rows_in_batch=batch, rows_merged=merged)
 
     return _staging
 
 
-stg_entries = keyed_staging("stg_entries", "entry_number", "entries", ["checked_entries", "schedule_d_ports"])
+stg_entries = keyed_staging("stg_entries", "entry_number", "entries")
 # Exams follow their entries: the exams of entries staged since the last run move to their months.
-stg_exams = keyed_staging("stg_exams", "exam_id", "exams", ["checked_exams", stg_entries], "staging/stg_exams_rejoin.sql")
+stg_exams = keyed_staging("stg_exams", "exam_id", "exams", "bookkeeping/stg_exams_rejoin.sql")
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_ctpat", stg_entries],
-          description=_description("staging/stg_ctpat_status.sql") + "; opens the months whose statuses change")
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=spec("staging", "stg_ctpat_status").deps,
+          description=spec("staging", "stg_ctpat_status").asset_description, kinds={"duckdb", "sql"})
 def stg_ctpat_status(warehouse: Warehouse) -> dg.MaterializeResult:
     started = time.perf_counter()
     history = read_sql("staging/stg_ctpat_status.sql")
@@ -89,16 +88,14 @@ def stg_ctpat_status(warehouse: Warehouse) -> dg.MaterializeResult:
         con.execute("CREATE OR REPLACE TEMP TABLE ctpat_before AS SELECT * FROM staging.stg_ctpat_status")
         con.execute(f"CREATE OR REPLACE TABLE staging.stg_ctpat_status AS {history}")
         reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'ctpat' FROM "
-                               f"({read_sql('staging/ctpat_reopened_months.sql')}) ON CONFLICT DO NOTHING "
+                               f"({read_sql('bookkeeping/ctpat_reopened_months.sql')}) ON CONFLICT DO NOTHING "
                                f"RETURNING month").fetchall()
         con.execute("COMMIT")
-        rows = con.execute("SELECT count(*) FROM staging.stg_ctpat_status").fetchall()[0][0]
-        return _staging_result(started, con, rows=rows, months_reopened_by_status_changes=len(reopened))
+        return _staging_result(started, con, "stg_ctpat_status", months_reopened_by_status_changes=len(reopened))
 
 
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=["checked_disruptions", "schedule_d_ports", stg_entries],
-          description=_description("staging/stg_disruptions.sql") + "; opens the months of the entries a changed row "
-                      "catches (before and after) and its reopening months")
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=spec("staging", "stg_disruptions").deps,
+          description=spec("staging", "stg_disruptions").asset_description, kinds={"duckdb", "sql"})
 def stg_disruptions(warehouse: Warehouse) -> dg.MaterializeResult:
     started = time.perf_counter()
     closures = read_sql("staging/stg_disruptions.sql")
@@ -108,11 +105,10 @@ def stg_disruptions(warehouse: Warehouse) -> dg.MaterializeResult:
         con.execute("CREATE OR REPLACE TEMP TABLE disruptions_before AS SELECT * FROM staging.stg_disruptions")
         con.execute(f"CREATE OR REPLACE TABLE staging.stg_disruptions AS {closures}")
         reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'disruptions' FROM "
-                               f"({read_sql('staging/disruption_reopened_months.sql')}) WHERE month IS NOT NULL "
+                               f"({read_sql('bookkeeping/disruption_reopened_months.sql')}) WHERE month IS NOT NULL "
                                f"ON CONFLICT DO NOTHING RETURNING month").fetchall()
         con.execute("COMMIT")
-        rows = con.execute("SELECT count(*) FROM staging.stg_disruptions").fetchall()[0][0]
-        return _staging_result(started, con, rows=rows, months_reopened_by_closures=len(reopened))
+        return _staging_result(started, con, "stg_disruptions", months_reopened_by_closures=len(reopened))
 
 
 def rebuild_months(con: duckdb.DuckDBPyConnection, table: str, query: str, first: str, last: str) -> int:
@@ -123,11 +119,13 @@ def rebuild_months(con: duckdb.DuckDBPyConnection, table: str, query: str, first
     return con.execute(f"SELECT count(*) FROM {table} WHERE month BETWEEN ? AND ?", [first, last]).fetchall()[0][0]
 
 
-def month_model(table: str, sql_file: str, upstream: list) -> dg.AssetsDefinition:
+def month_model(model: ModelSpec) -> dg.AssetsDefinition:
+    table, sql_file = model.name, model.sql
     schema = sql_file.split("/")[0]
 
-    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, partitions_def=MONTHS,
-              backfill_policy=dg.BackfillPolicy.single_run(), description=_description(sql_file))
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=model.deps, partitions_def=MONTHS,
+              backfill_policy=dg.BackfillPolicy.single_run(), description=model.asset_description,
+              kinds={"duckdb", "sql"})
     def _model(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         started = time.perf_counter()
         first, last = month_range(context)
@@ -136,19 +134,22 @@ def month_model(table: str, sql_file: str, upstream: list) -> dg.AssetsDefinitio
             rows = rebuild_months(con, f"{schema}.{table}", read_sql(sql_file).format(first_month=first, last_month=last),
                                   first, last)
             con.execute("COMMIT")
-        return dg.MaterializeResult(metadata={"months": f"{first}..{last}", "rows": rows,
+            # The row count is that of the rebuilt months (the run's partition range).
+            standard = table_metadata(con, model, f"{schema}.{table}", rows)
+        return dg.MaterializeResult(metadata={"months": f"{first}..{last}", "rows": rows, **standard,
                                               "seconds": round(time.perf_counter() - started, 3)})
 
     return _model
 
 
-fct_entries = month_model("fct_entries", "facts/fct_entries.sql", [stg_entries, stg_exams, stg_ctpat_status, stg_disruptions])
-fct_exams = month_model("fct_exams", "facts/fct_exams.sql", [stg_exams, fct_entries])
+fct_entries = month_model(spec("facts", "fct_entries"))
+fct_exams = month_model(spec("facts", "fct_exams"))
 
 
 @dg.multi_asset(
     group_name="warehouse", pool=WAREHOUSE_POOL, partitions_def=MONTHS, backfill_policy=dg.BackfillPolicy.single_run(),
-    specs=[dg.AssetSpec(["month_marts", name], deps=[fct_entries, fct_exams], description=_description(f"marts/{name}.sql"))
+    specs=[dg.AssetSpec(["month_marts", name], deps=spec("marts", name).deps, description=spec("marts", name).asset_description,
+                        kinds={"duckdb", "sql"})
            for name in MONTH_MARTS])
 def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Every month-grain mart for the partition range, then the range's months are closed."""
@@ -160,13 +161,14 @@ def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
             query = read_sql(f"marts/{name}.sql").format(first_month=first, last_month=last)
             rows = rebuild_months(con, f"month_marts.{name}", query, first, last)
             yield dg.MaterializeResult(asset_key=["month_marts", name], metadata={
-                "months": f"{first}..{last}", "rows": rows, "seconds": round(time.perf_counter() - started, 3)})
+                "months": f"{first}..{last}", "rows": rows, **table_metadata(con, spec("marts", name), f"month_marts.{name}", rows),
+                "seconds": round(time.perf_counter() - started, 3)})
         con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
                     "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
                     "ON CONFLICT DO NOTHING", [first, last, first, last])
         # A closure's benefit lives in its reopening month: rebuilt entries it catches or counts as normal
         # put that month in the next publication's scorecard.
-        con.execute(read_sql("facts/reopening_months_of_range.sql"), [first, last])
+        con.execute(read_sql("bookkeeping/reopening_months_of_range.sql"), [first, last])
         con.execute("DELETE FROM meta.open_months WHERE month BETWEEN ? AND ?", [first, last])
         con.execute("COMMIT")
 
@@ -180,34 +182,39 @@ def ensure_month_tables(con: duckdb.DuckDBPyConnection) -> None:
     _create_like(con, "facts.fct_disruption_entries", read_sql("facts/fct_disruption_entries.sql"))
 
 
-def whole_model(table: str, sql_file: str, upstream: list[str]) -> dg.AssetsDefinition:
+def whole_model(model: ModelSpec) -> dg.AssetsDefinition:
+    table, sql_file = model.name, model.sql
     schema = sql_file.split("/")[0]
 
-    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=upstream, description=_description(sql_file))
+    @dg.asset(name=table, group_name="warehouse", pool=WAREHOUSE_POOL, deps=model.deps, description=model.asset_description,
+              kinds={"duckdb", "sql"})
     def _model(warehouse: Warehouse) -> dg.MaterializeResult:
         started = time.perf_counter()
         with warehouse.session() as con:
             con.execute(f"CREATE OR REPLACE TABLE {schema}.{table} AS {read_sql(sql_file)}")
             rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchall()[0][0]
-        return dg.MaterializeResult(metadata={"rows": rows, "seconds": round(time.perf_counter() - started, 3)})
+            standard = table_metadata(con, model, f"{schema}.{table}", rows)
+        return dg.MaterializeResult(metadata={"rows": rows, **standard, "seconds": round(time.perf_counter() - started, 3)})
 
     return _model
 
 
-stg_bwt_lanes = whole_model("stg_bwt_lanes", "staging/stg_bwt_lanes.sql", ["checked_bwt", "bwt_crossings"])
-fct_lane_readings = whole_model("fct_lane_readings", "facts/fct_lane_readings.sql", ["stg_bwt_lanes"])
+stg_bwt_lanes = whole_model(spec("staging", "stg_bwt_lanes"))
+fct_lane_readings = whole_model(spec("facts", "fct_lane_readings"))
 
 # Closures catch entries across months, and their marts are recomputed at every publication: after
 # the month rebuilds, in the publication's runs.
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=[fct_entries, stg_disruptions],
-          description=_description("facts/fct_disruption_entries.sql"))
+@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=spec("facts", "fct_disruption_entries").deps,
+          description=spec("facts", "fct_disruption_entries").asset_description, kinds={"duckdb", "sql"})
 def fct_disruption_entries(warehouse: Warehouse) -> dg.MaterializeResult:
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)
         con.execute(f"CREATE OR REPLACE TABLE facts.fct_disruption_entries AS {read_sql('facts/fct_disruption_entries.sql')}")
         rows = con.execute("SELECT role, count(*) FROM facts.fct_disruption_entries GROUP BY ALL").fetchall()
-    return dg.MaterializeResult(metadata={**{f"{role}_rows": n for role, n in rows},
+        standard = table_metadata(con, spec("facts", "fct_disruption_entries"), "facts.fct_disruption_entries",
+                                  sum(n for _, n in rows))
+    return dg.MaterializeResult(metadata={**{f"{role}_rows": n for role, n in rows}, **standard,
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 staging_assets = [stg_entries, stg_exams, stg_ctpat_status, stg_disruptions, stg_bwt_lanes, fct_lane_readings]
