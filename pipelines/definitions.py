@@ -13,20 +13,23 @@ import dagster as dg
 
 from assets.ingest.assets import (bwt_crossings, hts_sections, raw_bwt, raw_ctpat, raw_disruptions, raw_entries,
                                   raw_exams, schedule_d_ports)
+from assets.facts.assets import fct_disruption_entries, fct_entries, fct_exams, fct_lane_readings
 from assets.marts.assets import analytics_marts
+from assets.marts.month_marts import month_marts
 from assets.partitions import MONTHS
 from assets.quality.assets import checked_bwt, checked_ctpat, checked_disruptions, checked_entries, checked_exams
 from assets.reports.assets import border_wait_charts, monthly_charts, monthly_report, publication
 from assets.resources import resources_from_env
 from assets.scorecard.assets import ctpat_benefit_estimates
-from assets.warehouse.assets import fct_disruption_entries, month_assets, staging_assets
+from assets.staging.assets import staging_assets
 from pipelines.planner import INGEST_JOB, MONTHS_JOB, PUBLISH_JOB
 from pipelines.automation import (daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for,
                                   open_months_sensor_for)
 
 INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, raw_entries, raw_exams, raw_ctpat, raw_disruptions, raw_bwt,
-                 checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt, *staging_assets]
-MONTH_ASSETS = month_assets
+                 checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt, *staging_assets,
+                 fct_lane_readings]
+MONTH_ASSETS = [fct_entries, fct_exams, month_marts]
 PUBLISH_ASSETS = [fct_disruption_entries, ctpat_benefit_estimates, analytics_marts, monthly_charts, border_wait_charts, monthly_report, publication]
 ALL_ASSETS = [*INGEST_ASSETS, *MONTH_ASSETS, *PUBLISH_ASSETS]
 

@@ -12,17 +12,18 @@ from pipelines.definitions import defs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_asset_graph_has_the_five_groups_in_flow_order():
+def test_asset_graph_has_the_layer_groups_in_flow_order():
     graph = defs.resolve_asset_graph()
     groups = {}
     for key in graph.get_all_asset_keys():
         groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
-    assert set(groups) == {"ingest", "quality", "warehouse", "marts", "reports"}
+    order = ["ingest", "quality", "staging", "facts", "marts", "scorecard", "analyst_file", "reports"]
+    assert set(groups) == set(order)
     assert {"raw_entries", "raw_exams", "raw_ctpat", "raw_disruptions", "raw_bwt", "schedule_d_ports", "bwt_crossings",
             "hts_sections"} == groups["ingest"]
-    assert "marts/exam_rates" in groups["marts"] and "monthly_charts" in groups["reports"]
+    assert "month_marts/exam_rates" in groups["marts"] and "marts/exam_rates" in groups["analyst_file"]
+    assert "monthly_charts" in groups["reports"] and groups["scorecard"] == {"ctpat_benefit_estimates"}
     # Data flows one way: every asset's upstream lies in its own group or an earlier one.
-    order = ["ingest", "quality", "warehouse", "marts", "reports"]
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         for parent in node.parent_keys:
@@ -94,3 +95,24 @@ def test_dagster_materializes_with_checks_recorded(paths):
     assert evaluations[("checked_entries", "quality_gate")].passed is True
     assert evaluations[("checked_exams", "unknown_outcome")].passed is True
 
+
+
+def test_the_readme_settings_table_is_the_settings_object():
+    """Every row of the operators' configuration table is a setting of assets/settings.py with its
+    flag and default, and every setting has its row."""
+    import re
+
+    from assets.settings import SETTINGS
+
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("| setting | flag | environment variable | default |"):]
+    table = table[:table.index("\n\n")]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[re.findall(r"EXAM_RISK_[A-Z_]+", cells[2])[0]] = cells
+    assert set(rows) == {s.env for s in SETTINGS}
+    for s in SETTINGS:
+        _, flag, _, default = rows[s.env]
+        assert re.findall(r"--[a-z-]+", flag) == ([s.flag] if s.flag else []), s.env
+        assert (f"`{s.default}`" in default) if s.default else not default.startswith("`"), s.env

@@ -9,7 +9,7 @@ import dagster as dg
 from assets.marts.publish import MARTS, build_marts
 from assets.resources import PipelineSettings, WAREHOUSE_POOL, Warehouse
 from assets.specs import spec
-from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
+from assets.models import MONTH_MARTS, ensure_month_tables
 
 
 def running(context, run_id: str) -> bool:
@@ -23,7 +23,7 @@ def running(context, run_id: str) -> bool:
 
 
 @dg.multi_asset(
-    group_name="marts",
+    group_name="analyst_file",  # the published marts, after the scorecard they include
     pool=WAREHOUSE_POOL,
     # A month mart's publication is a copy of its warehouse table; the others read what their spec lists.
     specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else spec("marts", name).deps,

@@ -24,7 +24,7 @@ from assets.marts.pseudonyms import pseudonym_macro_sql, redact
 from assets.partitions import listed_months
 from assets.resources import REPO_ROOT, read_sql
 from assets.specs import comment_statements, mart_names
-from assets.warehouse.assets import MONTH_MARTS
+from assets.models import MONTH_MARTS
 
 # Month-grain marts are copied from the warehouse's month_marts (rebuilt per month partition);
 # the others are small and built here from their SQL (sql/marts/_models.yml says which is which).

@@ -12,7 +12,7 @@ from assets.resources import WAREHOUSE_POOL, Warehouse
 from assets.scorecard.benefits import COLUMNS, scorecard
 from assets.scorecard.claims import claims
 from assets.specs import spec
-from assets.warehouse.assets import MONTH_MARTS, ensure_month_tables
+from assets.models import MONTH_MARTS, ensure_month_tables
 
 
 def _replace_months(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -33,7 +33,7 @@ MODEL = spec("scorecard", "ctpat_benefit_estimates")
 
 
 # After the month marts too: they record the months to re-estimate (meta.unpublished_months).
-@dg.asset(group_name="warehouse", pool=WAREHOUSE_POOL, deps=[*MODEL.deps, *(["month_marts", n] for n in MONTH_MARTS)],
+@dg.asset(group_name="scorecard", pool=WAREHOUSE_POOL, deps=[*MODEL.deps, *(["month_marts", n] for n in MONTH_MARTS)],
           description=MODEL.asset_description, kinds={"duckdb", "polars", "python"})
 def ctpat_benefit_estimates(warehouse: Warehouse) -> dg.MaterializeResult:
     """Rows for the months rebuilt since the last publication (every month when the scorecard's

@@ -1,0 +1,38 @@
+"""The month-grain marts: rebuilt per local-month partition in the warehouse (schema month_marts),
+copied into the analyst file at publication (sql/marts/_models.yml describes each)."""
+
+import time
+
+import dagster as dg
+
+from assets.models import MONTH_MARTS, rebuild_months
+from assets.partitions import MONTHS, month_range
+from assets.resources import WAREHOUSE_POOL, Warehouse, read_sql
+from assets.specs import spec, table_metadata
+
+
+@dg.multi_asset(
+    group_name="marts", pool=WAREHOUSE_POOL, partitions_def=MONTHS, backfill_policy=dg.BackfillPolicy.single_run(),
+    specs=[dg.AssetSpec(["month_marts", name], deps=spec("marts", name).deps, description=spec("marts", name).asset_description,
+                        kinds={"duckdb", "sql"})
+           for name in MONTH_MARTS])
+def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Every month-grain mart for the partition range, then the range's months are closed."""
+    first, last = month_range(context)
+    with warehouse.session() as con:
+        con.execute("BEGIN TRANSACTION")
+        for name in MONTH_MARTS:
+            started = time.perf_counter()
+            query = read_sql(f"marts/{name}.sql").format(first_month=first, last_month=last)
+            rows = rebuild_months(con, f"month_marts.{name}", query, first, last)
+            yield dg.MaterializeResult(asset_key=["month_marts", name], metadata={
+                "months": f"{first}..{last}", "rows": rows, **table_metadata(con, spec("marts", name), f"month_marts.{name}", rows),
+                "seconds": round(time.perf_counter() - started, 3)})
+        con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
+                    "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
+                    "ON CONFLICT DO NOTHING", [first, last, first, last])
+        # A closure's benefit lives in its reopening month: rebuilt entries it catches or counts as normal
+        # put that month in the next publication's scorecard.
+        con.execute(read_sql("bookkeeping/reopening_months_of_range.sql"), [first, last])
+        con.execute("DELETE FROM meta.open_months WHERE month BETWEEN ? AND ?", [first, last])
+        con.execute("COMMIT")
