@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
               f"to {out} (ground truth: {out / 'ground_truth.json'})")
         return 0
     if args.command == "bench":
-        from pipelines.bench import run as bench
+        from bench.run import run as bench
 
         bench(args.entries, args.repeat, args.out, args.data.resolve(), peers=not args.no_peers,
               incremental=not args.no_incremental, months=args.months)
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "claims":
         return print_claims(Path(args.marts or env("EXAM_RISK_ANALYTICS")), args.month)
     if args.command == "bench-bwt":
-        from pipelines.bench_bwt import main as bench_bwt
+        from bench.bwt import main as bench_bwt
 
         return bench_bwt(args.snapshots)
     from pipelines.runner import run_pipeline

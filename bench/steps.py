@@ -1,4 +1,4 @@
-"""The benchmark's measured steps, each run in its own process by pipelines/bench.py. Each prints one
+"""The benchmark's measured steps, each run in its own process by bench/run.py. Each prints one
 JSON line last, with the process's own peak RSS."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _report(**values) -> None:
 def pipeline_run(landing: str, work: str) -> None:
     """`python -m pipelines run` on the landing zone, with every Dagster step's seconds."""
     from assets.partitions import run_months
-    from pipelines.bench import STAGES, stage_of
+    from bench.run import STAGES, stage_of
     from pipelines.runner import run_pipeline
 
     os.environ.setdefault("EXAM_RISK_PSEUDONYM_KEY", "benchmark-key-not-secret")

@@ -79,7 +79,7 @@ def landing_for(data: Path, entries: int, months: int = MONTHS) -> tuple[Path, f
 
 
 def _child(module_call: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", f"import sys; from pipelines.bench_steps import {module_call} as f; "
+    return [sys.executable, "-c", f"import sys; from bench.steps import {module_call} as f; "
                                   f"f(*sys.argv[1:])", *args]
 
 
