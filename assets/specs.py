@@ -45,6 +45,14 @@ class ModelSpec:
         return f"{self.description}\n\nGrain: {self.grain}. Table `{self.table}`; defined in `{where}`."
 
     @property
+    def published_description(self) -> str:
+        """The analyst file's copy (marts.X): a month mart is copied from the warehouse's month_marts.X."""
+        where = f"sql/{self.sql}" if self.sql else self.built_by
+        origin = f" (a copy of the warehouse's `{self.table}`)" if self.table != f"marts.{self.name}" else ""
+        return (f"{self.description}\n\nGrain: {self.grain}. Table `marts.{self.name}` of the analyst file{origin}; "
+                f"defined in `{where}`, described in `sql/{self.layer}/_models.yml`.")
+
+    @property
     def deps(self) -> list[dg.AssetKey]:
         """The assets writing its upstream tables (not itself: a month mart's publication copy reads it)."""
         keys = []
@@ -148,3 +156,14 @@ def undeclared_reads(model: ModelSpec) -> set[str]:
     """Tables the model's SQL (and the bookkeeping run with it) reads that its spec does not list."""
     read = set().union(*(tables_read(f) for f in model.sql_files))
     return read - set(model.upstream) - {model.table}
+
+
+def marts_table() -> str:
+    """The README's table of the analyst file's marts, from their specs (tests/test_specs.py keeps the
+    README equal to it; regenerate with `.venv/bin/python -m assets.specs`)."""
+    rows = [f"| `marts.{s.name}` | {s.grain} | {s.description} |" for s in layer_specs("marts").values()]
+    return "\n".join(["| table | grain | what |", "|---|---|---|", *rows])
+
+
+if __name__ == "__main__":
+    print(marts_table())

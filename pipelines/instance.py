@@ -14,7 +14,7 @@ import dagster as dg
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_SETTINGS = Path(__file__).with_name("dagster.yaml")
 # Tags on the CLI's runs: which process executes them, so that a later run can tell a dead one.
-PID_TAG, HOST_TAG = "exam_risk/pid", "exam_risk/host"
+PID_TAG, HOST_TAG, LAUNCHED_BY = "exam_risk/pid", "exam_risk/host", "exam_risk/launched_by"
 UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
 
 
@@ -35,7 +35,7 @@ def persistent_instance() -> dg.DagsterInstance:
 
 
 def process_tags() -> dict[str, str]:
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    return {LAUNCHED_BY: "python -m pipelines run", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
 
 
 def _alive(pid: int) -> bool:

@@ -41,7 +41,8 @@ def test_asset_dependencies_and_descriptions_come_from_the_specs():
             node = graph.get(key)
             if key.path[0] != "marts" or not model.partitioned:
                 assert set(model.deps) <= set(node.parent_keys), key
-            assert node.description == model.asset_description, key
+            published = key.path[0] == "marts"
+            assert node.description == (model.published_description if published else model.asset_description), key
     # No unrendered placeholder anywhere the UI shows a description.
     assert [k for k in graph.get_all_asset_keys() if "{" in (graph.get(k).description or "")] == []
 
@@ -84,3 +85,9 @@ def test_every_column_of_the_warehouse_models_has_a_meaning(published):
     stale = [(s.table, c) for s in specs.values() for c in s.columns
              if s.table.split(".")[0] in ("staging", "facts", "month_marts") and (s.table, c) not in set(columns)]
     assert stale == []
+
+
+def test_the_readmes_mart_table_is_generated_from_the_specs():
+    from assets.specs import marts_table
+
+    assert marts_table() in (SQL_DIR.parent / "README.md").read_text()

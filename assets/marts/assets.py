@@ -27,7 +27,7 @@ def running(context, run_id: str) -> bool:
     pool=WAREHOUSE_POOL,
     # A month mart's publication is a copy of its warehouse table; the others read what their spec lists.
     specs=[dg.AssetSpec(["marts", name], deps=[["month_marts", name]] if name in MONTH_MARTS else spec("marts", name).deps,
-                        description=spec("marts", name).asset_description, kinds={"duckdb", "sql"})
+                        description=spec("marts", name).published_description, kinds={"duckdb", "sql"})
            for name in MARTS],
 )
 def analytics_marts(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings):

@@ -1,3 +1,3 @@
--- The CTPAT benefit scorecard per month (and ALL) x benefit: certified relative to uncertified, so a benefit shows as a ratio below 1 or a difference below 0.
+-- ctpat_benefits: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT * FROM scorecard.ctpat_benefits
 ORDER BY month = 'ALL', month, benefit

@@ -1,4 +1,4 @@
--- The recovery curve of each closure event: per reopening month x event x CTPAT status and whole hour after reopening (0 to 14 days), the caught entries not yet released and their share of the status's caught entries (each port's hours counted from its own reopening).
+-- disruption_backlog: described, with its grain and columns, in sql/marts/_models.yml.
 WITH caught AS (
     SELECT month, event_id, ctpat_status, resumption_hours
     FROM facts.fct_disruption_entries WHERE role = 'caught'

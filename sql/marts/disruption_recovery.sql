@@ -1,4 +1,4 @@
--- One row per port closure (event x port) x CTPAT status with a caught entry: caught and released entries, median and p90 hours from reopening to release (negative: released during the closure), and the port's normal release hours before it.
+-- disruption_recovery: described, with its grain and columns, in sql/marts/_models.yml.
 WITH closures AS (
     SELECT DISTINCT month, event_id, port_code, cause, closed_at, reopened_at, source FROM facts.fct_disruption_entries
 ), caught AS (

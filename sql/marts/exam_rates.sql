@@ -1,4 +1,4 @@
--- Exam rate per local month x port x mode x CTPAT status, with a 95 % Wilson interval.
+-- exam_rates: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, port_code, mode_of_transport, ctpat_status, entries, examined_entries,
     examined_entries / entries                 AS exam_rate,

@@ -1,4 +1,4 @@
--- Exam rate per local month x mode x CTPAT status over all ports (what the monthly chart shows).
+-- exam_rates_by_mode: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, mode_of_transport, ctpat_status, entries, examined_entries,
     examined_entries / entries                 AS exam_rate,

@@ -1,4 +1,4 @@
--- Exam rate per local month x CTPAT status over all ports and modes (crude; the trend chart's source).
+-- exam_rates_by_month: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, ctpat_status, entries, examined_entries,
     examined_entries / entries                 AS exam_rate,

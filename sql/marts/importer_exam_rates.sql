@@ -1,4 +1,4 @@
--- Exam rate per local month x importer x CTPAT status; the analyst file has keyed pseudonyms, never the number.
+-- importer_exam_rates: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month,
     importer_number,

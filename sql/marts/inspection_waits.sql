@@ -1,4 +1,4 @@
--- Inspection wait (started_at - selected_at, hours) of every started exam, per local month x port x CTPAT status.
+-- inspection_waits: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, port_code, ctpat_status,
     count(*)                              AS exams_started,

@@ -1,4 +1,4 @@
--- Exam rate of truck entries (modes 30, 31) per local month x port x lane (FAST/STANDARD) x CTPAT status.
+-- lane_exam_rates: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, port_code, lane_type, ctpat_status, entries, examined_entries,
     examined_entries / entries                 AS exam_rate,

@@ -1,4 +1,4 @@
--- Commercial lane waits per crossing x lane x hour of the local update time (the by-hour chart's source).
+-- lane_wait_by_hour: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     port_number,
     any_value(port_code)                          AS port_code,

@@ -1,4 +1,4 @@
--- Commercial lane waits per month (of the port-local date) x Schedule D port x lane: FAST vs standard, beside the entry marts.
+-- lane_wait_monthly: described, with its grain and columns, in sql/marts/_models.yml.
 WITH readings AS (
     SELECT strftime(port_date, '%Y-%m') AS month, port_code, lane,
            count(*) AS readings, avg(delay_minutes) AS mean_delay_minutes,

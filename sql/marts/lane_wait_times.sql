@@ -1,4 +1,4 @@
--- Commercial border lane waits per crossing x port-local date x lane (FAST/STANDARD), CBP Border Wait Times feed.
+-- lane_wait_times: described, with its grain and columns, in sql/marts/_models.yml.
 WITH readings AS (
     SELECT port_number, port_date AS "date", lane,
            count(*)                            AS readings,

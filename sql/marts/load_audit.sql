@@ -1,4 +1,4 @@
--- One row per landing file delivery: what happened to it and where its rows went, file names with importer numbers pseudonymised.
+-- load_audit: described, with its grain and columns, in sql/marts/_models.yml.
 -- Counted from the register and staging's per-row file ids (raw rows are not read again):
 -- a loaded row is current (in staging, pending exams included) or superseded by a later row.
 WITH current_rows AS (

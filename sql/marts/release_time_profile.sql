@@ -1,4 +1,4 @@
--- Release-time distribution per local month x mode x CTPAT status (quantiles, released entries only).
+-- release_time_profile: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, mode_of_transport, ctpat_status,
     count(*)                                  AS released_entries,

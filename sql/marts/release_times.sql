@@ -1,4 +1,4 @@
--- Release time (release_at - arrival_at, hours) per local month x port x mode x CTPAT status.
+-- release_times: described, with its grain and columns, in sql/marts/_models.yml.
 SELECT
     month, port_code, mode_of_transport, ctpat_status,
     count(*) FILTER (WHERE released)          AS released_entries,
