@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.ingest.assets import (bwt_crossings, hts_sections, raw_bwt, raw_ctpat, raw_disruptions, raw_entries,
+from assets.ingest.assets import (bwt_crossings, entry_type_codes, exam_type_codes, hts_sections, mode_codes, raw_bwt, raw_ctpat, raw_disruptions, raw_entries,
                                   raw_exams, schedule_d_ports)
 from assets.facts.assets import fct_disruption_entries, fct_entries, fct_exams, fct_lane_readings
 from assets.marts.assets import analytics_marts
@@ -26,7 +26,7 @@ from pipelines.planner import INGEST_JOB, MONTHS_JOB, PUBLISH_JOB
 from pipelines.automation import (daily_ingest_schedule_for, landing_sensor_for, monthly_report_schedule_for,
                                   open_months_sensor_for)
 
-INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, raw_entries, raw_exams, raw_ctpat, raw_disruptions, raw_bwt,
+INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, mode_codes, entry_type_codes, exam_type_codes, raw_entries, raw_exams, raw_ctpat, raw_disruptions, raw_bwt,
                  checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt, *staging_assets,
                  fct_lane_readings]
 MONTH_ASSETS = [fct_entries, fct_exams, month_marts]

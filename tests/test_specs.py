@@ -91,3 +91,39 @@ def test_the_readmes_mart_table_is_generated_from_the_specs():
     from assets.specs import marts_table
 
     assert marts_table() in (SQL_DIR.parent / "README.md").read_text()
+
+
+def _value_set(source: str, column: str) -> set[str]:
+    import json
+
+    suite = json.loads((SQL_DIR.parent / "expectations" / f"{source}.json").read_text())
+    return next(set(e["kwargs"]["value_set"]) for e in suite["expectations"]
+                if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"].get("column") == column)
+
+
+def test_the_analyst_file_has_bigint_counts_and_a_lookup_for_every_code(published):
+    with duckdb.connect(str(published.analytics), read_only=True) as con:
+        wide = con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts' "
+                           "AND (data_type LIKE 'HUGEINT%' OR data_type LIKE 'DECIMAL%' OR data_type LIKE 'UHUGEINT%')"
+                           ).fetchall()
+        lookups = {name: {c for (c,) in con.execute(f"SELECT {column} FROM marts.{name}").fetchall()}
+                   for name, column in (("ports", "port_code"), ("modes", "mode_of_transport"),
+                                        ("entry_types", "entry_type"), ("exam_types", "exam_type"))}
+        described = con.execute("SELECT count(*) FROM marts.modes WHERE coalesce(description, '') = ''").fetchone()[0]
+        used_ports = {c for (c,) in con.execute("SELECT DISTINCT port_code FROM marts.exam_rates").fetchall()}
+        kinds = dict(con.execute("SELECT port_code, kind FROM marts.ports WHERE port_code IN "
+                                 "('2304', '2704', '2720', '0901')").fetchall())
+    assert wide == []
+    # Every code the rule book accepts has its row (the GX suites hold the contract's code lists).
+    assert lookups["modes"] == _value_set("entries", "mode_of_transport") and described == 0
+    assert lookups["entry_types"] == _value_set("entries", "entry_type")
+    assert lookups["exam_types"] == _value_set("exams", "exam_type")
+    import csv
+
+    from assets.resources import reference_file
+
+    with open(reference_file("schedule_d_ports.csv")) as f:
+        assert lookups["ports"] == {r["port_code"] for r in csv.DictReader(f)}
+    assert used_ports <= lookups["ports"]
+    assert (kinds["2304"], kinds["0901"], kinds["2720"], kinds["2704"]) == ("land border", "land border", "airport",
+                                                                  "seaport or inland")

@@ -28,6 +28,10 @@ schedule_d_ports = reference_asset("schedule_d_ports", "schedule_d_ports.csv",
                                    "CBP Schedule D ports with their IANA time zones (assets/reference).")
 bwt_crossings = reference_asset("bwt_crossings", "bwt_crossings.csv",
                                 "Border Wait Times crossings mapped to Schedule D ports (assets/reference).")
+# The code lists of the contract, published as the analyst file's lookup tables (sources: SOURCES.md).
+mode_codes = reference_asset("mode_codes", "modes.csv", "CBP mode of transportation codes with their descriptions.")
+entry_type_codes = reference_asset("entry_type_codes", "entry_types.csv", "CBP entry type codes with their descriptions.")
+exam_type_codes = reference_asset("exam_type_codes", "exam_types.csv", "The contract's exam type codes, described.")
 hts_sections = reference_asset("hts_sections", "hts_sections.csv",
                                "HTS chapters with their tariff schedule section (assets/reference): a stratum of the "
                                "exam-rate ratios.")

@@ -13,19 +13,19 @@ import polars as pl  # noqa: E402
 
 from assets.reports.files import save_figure  # noqa: E402
 
-MODE_NAMES = {"10": "vessel, non-container", "11": "vessel, container", "12": "border, waterborne",
-              "20": "rail, non-container", "21": "rail, container", "30": "truck, non-container",
-              "31": "truck, container", "32": "auto", "33": "pedestrian", "34": "road, other",
-              "40": "air, non-container", "41": "air, container", "50": "mail", "60": "passenger, hand-carried",
-              "70": "fixed installation"}
 STATUS_COLORS = {"CERTIFIED": "#1b7837", "UNCERTIFIED": "#762a83"}
 
 
-def _mode_label(code: str) -> str:
-    return f"{code} {MODE_NAMES.get(code, '')}".strip()
+def _mode_label(code: str, modes: dict[str, str]) -> str:
+    """`30 truck, non-container`: the code with its name from the analyst file's marts.modes."""
+    return f"{code} {modes.get(code, '').lower()}".strip()
 
 
-def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
+def mode_names(con) -> dict[str, str]:
+    return dict(con.execute("SELECT mode_of_transport, description FROM marts.modes").fetchall())
+
+
+def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path, names: dict[str, str]) -> None:
     """Grouped bars of exam rate by mode, certified vs uncertified, with Wilson 95 % intervals."""
     modes = sorted(frame["mode_of_transport"].unique().to_list())
     fig, ax = plt.subplots(figsize=(10, 5.5))
@@ -41,7 +41,7 @@ def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
         for xi, r, hi, n in zip(x, rate, high, part["entries"].fill_null(0).to_list()):
             ax.annotate(f"n={n:,}", (xi, r + hi), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
                         textcoords="offset points")
-    ax.set_xticks(range(len(modes)), [_mode_label(m) for m in modes], rotation=15, ha="right")
+    ax.set_xticks(range(len(modes)), [_mode_label(m, names) for m in modes], rotation=15, ha="right")
     ax.set_ylabel("entries examined (%)")
     ax.set_title(f"Exam rate by mode of transport, {month}: CTPAT certified vs uncertified importers\n"
                  "bars: share of entries with at least one exam; whiskers: Wilson 95 % interval", fontsize=11)
@@ -51,7 +51,7 @@ def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
     save_figure(fig, path)
 
 
-def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
+def release_time_chart(frame: pl.DataFrame, month: str, path: Path, modes: dict[str, str]) -> None:
     """Release-time distribution per mode and status: 10-90 % range, 25-75 % box, median dot."""
     rows = frame.sort("mode_of_transport", "ctpat_status")
     fig, ax = plt.subplots(figsize=(10, 0.55 * max(len(rows), 4) + 1.5))
@@ -61,7 +61,7 @@ def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
         ax.hlines(y, r["p10_release_hours"], r["p90_release_hours"], color=color, linewidth=1.5)
         ax.hlines(y, r["p25_release_hours"], r["p75_release_hours"], color=color, linewidth=7, alpha=0.6)
         ax.plot(r["median_release_hours"], y, "o", color="black", markersize=5)
-        labels.append(f"{_mode_label(r['mode_of_transport'])} · {r['ctpat_status'].lower()} (n={r['released_entries']:,})")
+        labels.append(f"{_mode_label(r['mode_of_transport'], modes)} · {r['ctpat_status'].lower()} (n={r['released_entries']:,})")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("hours from arrival to release (log scale)")
@@ -76,6 +76,7 @@ def release_time_chart(frame: pl.DataFrame, month: str, path: Path) -> None:
 def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None) -> list[Path]:
     """The charts of the given months (default: every month in the marts)."""
     with duckdb.connect(str(analytics), read_only=True) as con:
+        modes = mode_names(con)
         rates = con.sql("SELECT * FROM marts.exam_rates_by_mode").pl()
         profile = con.sql("SELECT * FROM marts.release_time_profile").pl()
     written = []
@@ -83,8 +84,8 @@ def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None
     for month in sorted(present if months is None else present & set(months)):
         folder = reports / month
         folder.mkdir(parents=True, exist_ok=True)
-        exam_rate_chart(rates.filter(pl.col("month") == month), month, folder / "exam_rate_by_mode.png")
-        release_time_chart(profile.filter(pl.col("month") == month), month, folder / "release_time_by_mode.png")
+        exam_rate_chart(rates.filter(pl.col("month") == month), month, folder / "exam_rate_by_mode.png", modes)
+        release_time_chart(profile.filter(pl.col("month") == month), month, folder / "release_time_by_mode.png", modes)
         written += [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
     return written
 

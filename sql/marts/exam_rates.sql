@@ -8,7 +8,7 @@ SELECT
 FROM (
     SELECT month, port_code, mode_of_transport, ctpat_status,
            count(*) AS entries, count(*) FILTER (WHERE examined) AS examined_entries,
-           sum(exams) AS exams, sum(uflpa_detentions) AS uflpa_detentions
+           CAST(sum(exams) AS BIGINT) AS exams, CAST(sum(uflpa_detentions) AS BIGINT) AS uflpa_detentions
     FROM facts.fct_entries
     WHERE month BETWEEN '{first_month}' AND '{last_month}'
     GROUP BY ALL
