@@ -35,6 +35,7 @@ class PageReport:
     images: list[dict]
     errors: list[str] = field(default_factory=list)
     screenshot: bytes = b""
+    probe: object = None  # the value of the caller's JavaScript expression, evaluated after load
 
 
 class _Session:
@@ -62,7 +63,7 @@ class _Session:
             self.events.append(json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic()))))
 
 
-def inspect_page(binary: str, page: Path) -> PageReport:
+def inspect_page(binary: str, page: Path, probe: str | None = None) -> PageReport:
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -85,6 +86,8 @@ def inspect_page(binary: str, page: Path) -> PageReport:
         images = session.call("Runtime.evaluate", returnByValue=True, expression=(
             "Array.from(document.images).map(i => ({src: i.src.slice(0, 40), complete: i.complete, "
             "width: i.naturalWidth, height: i.naturalHeight}))"))["result"]["value"]
+        probed = (session.call("Runtime.evaluate", returnByValue=True, expression=probe)["result"].get("value")
+                  if probe else None)
         metrics = session.call("Page.getLayoutMetrics")["cssContentSize"]
         shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                             clip={"x": 0, "y": 0, "width": metrics["width"], "height": min(metrics["height"], 8000),
@@ -96,7 +99,7 @@ def inspect_page(binary: str, page: Path) -> PageReport:
         errors += [e["params"]["exceptionDetails"]["text"] for e in session.events
                    if e.get("method") == "Runtime.exceptionThrown"]
         session.ws.close()
-        return PageReport(images, errors, base64.b64decode(shot["data"]))
+        return PageReport(images, errors, base64.b64decode(shot["data"]), probed)
     finally:
         process.terminate()
         try:

@@ -1,145 +1,57 @@
-"""The monthly report: one PDF and one self-contained HTML page per month, from the published marts.
+"""The monthly report: one PDF (A4 landscape, vector figures) and one self-contained HTML page per
+month, from the published marts.
 
-Contents: the CTPAT benefit scorecard (the month and the whole period), its forest plot, the exam-rate
-trend, the month's charts and the border-wait charts, a data-quality summary, and a footer that
-traces every number to its input files (SHA-256) and code version.
+Page one is the answer: each CBP claim for the month and the whole period, its verdict in words and
+shape, and the claim's sentence from marts.ctpat_claims verbatim, with a short "how to read this".
+Then the evidence: the scorecard in a broker's units, the sensitivity table, the forest plot, the
+exam-rate trend, the month's charts (exam rate and release time by mode, business resumption, the
+month's border waits), data quality, and provenance (input files' SHA-256, code version, run) in
+words on every page.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import textwrap
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from assets.marts.pseudonyms import one_line  # noqa: E402
-from assets.reports.charts import STATUS_COLORS, recovery_chart  # noqa: E402
+from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
+                                   mode_names, recovery_figure, release_time_figure)
 from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
+from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, STATUS_COLORS, STATUS_LINES, STATUS_MARKERS,  # noqa: E402
+                                  VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
+from assets.scorecard.benefits import BENEFITS  # noqa: E402
+from assets.scorecard.claims import CLAIMS  # noqa: E402
 
-VERDICT_COLORS = {"SUPPORTED": "#1b7837", "CONTRADICTED": "#b2182b", "INCONCLUSIVE": "#777777",
-                  "INSUFFICIENT_DATA": "#bbbbbb", "NOT_SHOWN": "#777777", "NOT_MEASURABLE": "#bbbbbb"}
-MEASURE_LABELS = {"rate_ratio": "exam-rate ratio, certified / uncertified (log scale; < 1 = benefit)",
-                  "difference_in_median_hours": "difference in median hours, certified - uncertified (symmetric log scale; < 0 = benefit)",
-                  "difference_in_mean_minutes": "FAST - standard lane delay, minutes (< 0 = benefit)"}
-
-
-@dataclass
-class ReportData:
-    month: str
-    claims: pl.DataFrame  # the month and ALL
-    scorecard: pl.DataFrame  # the month and ALL
-    sensitivity: pl.DataFrame  # ALL
-    trend: pl.DataFrame
-    audit: pl.DataFrame
-    rejections: pl.DataFrame
-    inputs: list[dict]
-    code_version: str
-    run_id: str
-    backlog: pl.DataFrame  # recovery curves of the closures reopening in the month
-    closures: pl.DataFrame  # their rows of marts.disruption_recovery
-
-
-def load(analytics: Path, month: str) -> ReportData:
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        claims = con.sql("SELECT * FROM marts.ctpat_claims WHERE month IN (?, 'ALL') ORDER BY month = 'ALL'",
-                         params=[month]).pl()
-        card = con.sql("SELECT * FROM marts.ctpat_benefits WHERE month IN (?, 'ALL')", params=[month]).pl()
-        sensitivity = con.sql("SELECT * FROM marts.ctpat_benefit_sensitivity WHERE month = 'ALL'").pl()
-        trend = con.sql("SELECT * FROM marts.exam_rates_by_month WHERE month <= ? ORDER BY month", params=[month]).pl()
-        audit = con.sql("SELECT source, status, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS "
-                        "rows_loaded, sum(rows_rejected) AS rows_rejected FROM marts.load_audit GROUP BY ALL "
-                        "ORDER BY ALL").pl()
-        rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
-        backlog = con.sql("SELECT * FROM marts.disruption_backlog WHERE month = ?", params=[month]).pl()
-        closures = con.sql("SELECT * FROM marts.disruption_recovery WHERE month = ?", params=[month]).pl()
-        run_id, inputs, version = con.execute("SELECT run_id, input_files, code_version FROM marts.published_runs "
-                                              "ORDER BY published_at DESC LIMIT 1").fetchone()
-    # A file name keeps its line ends in the audit (the name as delivered); on a page it takes one line.
-    files = [dict(f, file_name=one_line(f["file_name"])) for f in json.loads(inputs)]
-    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, files, version, run_id, backlog, closures)
-
-
-def forest_plot(card: pl.DataFrame, month: str, path: Path) -> None:
-    """Each benefit's effect with its 95 % CI, for the month and the whole period, by measure."""
-    measures = [m for m in MEASURE_LABELS if m in set(card["measure"])]
-    heights = [max(2, card.filter(pl.col("measure") == m)["benefit"].n_unique()) for m in measures]
-    fig, axes = plt.subplots(len(measures), 1, figsize=(10, 1.2 + 0.55 * sum(heights)),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, measure in zip(axes[:, 0], measures):
-        part = card.filter(pl.col("measure") == measure)
-        benefits = list(dict.fromkeys(part["benefit"].to_list()))
-        for row in part.iter_rows(named=True):
-            y = benefits.index(row["benefit"]) + (-0.15 if row["month"] != "ALL" else 0.15)
-            color = VERDICT_COLORS[row["verdict"]]
-            if row["effect"] is None:
-                ax.annotate(f"{row['month']}: no estimate", (0.01, y), xycoords=("axes fraction", "data"),
-                            fontsize=7, color=color, va="center")
-                continue
-            if row["effect_ci_low"] is not None:
-                ax.hlines(y, row["effect_ci_low"], row["effect_ci_high"], color=color, linewidth=2)
-            ax.plot(row["effect"], y, "o" if row["month"] != "ALL" else "D", color=color, markersize=6)
-            ax.annotate(f"{row['month']} {row['verdict'].lower().replace('_', ' ')} (n={row['certified_n']:,}/"
-                        f"{row['uncertified_n']:,})", (row["effect"], y), xytext=(0, 6), textcoords="offset points",
-                        fontsize=6.5, ha="center", color=color)
-        null = 1.0 if measure == "rate_ratio" else 0.0
-        ax.axvline(null, color="black", linewidth=0.8, linestyle="--")
-        if measure == "rate_ratio":
-            ax.set_xscale("log")
-        elif measure == "difference_in_median_hours":
-            ax.set_xscale("symlog", linthresh=1.0)  # detentions last weeks, inspection waits hours
-        ax.set_yticks(range(len(benefits)), benefits, fontsize=8)
-        ax.set_ylim(-0.7, len(benefits) - 0.3)
-        ax.invert_yaxis()
-        ax.set_xlabel(MEASURE_LABELS[measure], fontsize=8)
-        ax.grid(axis="x", which="both", alpha=0.3)
-    fig.suptitle(f"CTPAT benefits, {month} (circles) and whole period (diamonds): effect and 95 % CI\n"
-                 "green: supported; red: contradicted; grey: inconclusive or too little data", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def trend_chart(trend: pl.DataFrame, month: str, path: Path) -> None:
-    """Crude exam rate by month, certified vs uncertified, with Wilson intervals."""
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    for status in ("CERTIFIED", "UNCERTIFIED"):
-        part = trend.filter(pl.col("ctpat_status") == status)
-        months = part["month"].to_list()
-        rate = (part["exam_rate"] * 100).to_list()
-        ax.fill_between(months, (part["exam_rate_ci_low"] * 100).to_list(), (part["exam_rate_ci_high"] * 100).to_list(),
-                        color=STATUS_COLORS[status], alpha=0.2)
-        ax.plot(months, rate, "o-", color=STATUS_COLORS[status],
-                label=f"{status.title()} (n={int(part['entries'].sum()):,} entries)")
-    ax.set_ylabel("entries examined (%)")
-    ax.set_xlabel("local month of arrival")
-    ax.set_title(f"Exam rate by month, certified vs uncertified importers, through {month}\n"
-                 "crude rates over all ports and modes; bands: Wilson 95 % intervals", fontsize=10)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def _fmt(value, measure: str | None = None) -> str:
-    if value is None:
-        return "–"
-    if measure == "rate_ratio":
-        return f"{value:.3f}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
+BENEFIT_ORDER = [b.name for b in BENEFITS]
+CLAIM_ORDER = [c.name for c in CLAIMS]
+VERDICT_SYMBOLS = {"SUPPORTED": "●", "CONTRADICTED": "✖", "INCONCLUSIVE": "○", "INSUFFICIENT_DATA": "□",
+                   "NOT_SHOWN": "○", "NOT_MEASURABLE": "□"}
+MEASURE_TITLES = {"rate_ratio": "Exam and detention rates: certified ÷ not certified (below 1 = fewer for certified)",
+                  "difference_in_median_hours": "Median hours: certified − not certified (below 0 = faster for certified)",
+                  "difference_in_mean_minutes": "Border delay: FAST − standard lanes, minutes (below 0 = shorter in FAST)"}
+HOW_TO_READ = (
+    "How to read this. Each line answers one of CBP's CTPAT promises. ● supported: every comparison shows the "
+    "benefit beyond chance (its 95% interval lies wholly on the benefit side). ✖ contradicted: a comparison shows "
+    "the opposite. ○ not shown: a comparison cannot tell the benefit from no difference. □ too little data or not "
+    "measurable. The intervals treat importers, not entries, as the independent units. \"Across importers\" compares "
+    "certified with uncertified traffic at the same port and mode: it cannot rule out that low-risk importers are "
+    "the ones who join. \"Importers that changed status, compared with themselves\" can: who joins cannot explain it."
+)
 DESIGNS = [
     ("Across importers (cross-sectional)",
      "certified entries against uncertified entries of the same port and mode (exam rates: also the same country of "
@@ -159,188 +71,402 @@ DESIGNS = [
 ]
 
 
-def _interval(low, high, measure) -> str:
-    return f"{_fmt(low, measure)} to {_fmt(high, measure)}" if low is not None else "–"
+@dataclass
+class ReportData:
+    month: str
+    claims: pl.DataFrame  # the month and ALL
+    scorecard: pl.DataFrame  # the month and ALL
+    sensitivity: pl.DataFrame  # ALL
+    trend: pl.DataFrame
+    audit: pl.DataFrame
+    rejections: pl.DataFrame
+    inputs: list[dict]
+    code_version: str
+    run_id: str
+    published_at: datetime
+    backlog: pl.DataFrame  # recovery curves of the closures reopening in the month
+    closures: pl.DataFrame  # their rows of marts.disruption_recovery
+    rates: pl.DataFrame  # exam rate by mode, the month
+    profile: pl.DataFrame  # release-time quantiles by mode, the month
+    modes: dict
+    border: pl.DataFrame  # the month's border-wait readings by crossing
+    border_dates: pl.DataFrame  # their port-local dates
 
 
-def scorecard_rows(card: pl.DataFrame) -> list[list[str]]:
-    header = ["month", "benefit", "design", "certified", "uncertified", "effect", "95% CI", "crude (95% CI)",
-              "E-value", "n cert / uncert", "importers", "verdict"]
-    rows = [header]
+def load(analytics: Path, month: str) -> ReportData:
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        claims = con.sql("SELECT * FROM marts.ctpat_claims WHERE month IN (?, 'ALL')", params=[month]).pl()
+        claims = _ordered(claims, "claim", CLAIM_ORDER)
+        card = _ordered(con.sql("SELECT * FROM marts.ctpat_benefits WHERE month IN (?, 'ALL')", params=[month]).pl(),
+                        "benefit", BENEFIT_ORDER)
+        sensitivity = _ordered(con.sql("SELECT * FROM marts.ctpat_benefit_sensitivity WHERE month = 'ALL'").pl(),
+                               "benefit", BENEFIT_ORDER, keep=["specification"])
+        trend = con.sql("SELECT * FROM marts.exam_rates_by_month WHERE month <= ? ORDER BY month", params=[month]).pl()
+        audit = con.sql("SELECT source, status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read, "
+                        "sum(rows_loaded)::BIGINT AS rows_loaded, sum(rows_rejected)::BIGINT AS rows_rejected "
+                        "FROM marts.load_audit GROUP BY ALL ORDER BY ALL").pl()
+        rejections = con.sql("SELECT * FROM marts.rejections ORDER BY source, rows DESC").pl()
+        backlog = con.sql("SELECT * FROM marts.disruption_backlog WHERE month = ?", params=[month]).pl()
+        closures = con.sql("SELECT * FROM marts.disruption_recovery WHERE month = ?", params=[month]).pl()
+        rates = con.sql("SELECT * FROM marts.exam_rates_by_mode WHERE month = ?", params=[month]).pl()
+        profile = con.sql("SELECT * FROM marts.release_time_profile WHERE month = ?", params=[month]).pl()
+        modes = mode_names(con)
+        border, _, border_dates = border_wait_frames(con, month)
+        run_id, inputs, version, published_at = con.execute(
+            "SELECT run_id, input_files, code_version, published_at FROM marts.published_runs "
+            "ORDER BY published_at DESC LIMIT 1").fetchone()
+    # A file name keeps its line ends in the audit (the name as delivered); on a page it takes one line.
+    files = [dict(f, file_name=one_line(f["file_name"])) for f in json.loads(inputs)]
+    return ReportData(month, claims, card, sensitivity, trend, audit, rejections, files, version, run_id, published_at,
+                      backlog, closures, rates, profile, modes, border, border_dates)
+
+
+def _ordered(frame: pl.DataFrame, column: str, order: list[str], keep: list[str] | None = None) -> pl.DataFrame:
+    """The whole period first, then the month; within it the scorecard's (or claims') own order."""
+    rank = {name: i for i, name in enumerate(order)}
+    return (frame.with_columns(pl.col(column).replace_strict(rank, default=len(order)).alias("_rank"),
+                               (pl.col("month") != "ALL").alias("_period"))
+            .sort(["_period", "_rank", *(keep or [])]).drop("_rank", "_period"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Words and numbers
+# ---------------------------------------------------------------------------------------------
+
+def period_words(month: str) -> str:
+    return "whole period" if month == "ALL" else month
+
+
+def benefit_words(name: str) -> str:
+    return name.replace("_within_importer", ", within importer").replace("_", " ")
+
+
+def effect_words(value: float | None, low: float | None, high: float | None, measure: str) -> str:
+    """The effect with its 95 % interval in the units a broker reads: '0.12 (8.4× fewer; 0.11–0.13)'."""
+    if value is None:
+        return "no estimate"
+    if measure == "rate_ratio":
+        times = (f"{1 / value:,.1f}× fewer" if 0 < value < 1 else "none at all" if value == 0
+                 else f"{value:,.2f}× as many")
+        interval = f"; 95% CI {low:,.2f}–{high:,.2f}" if low is not None else "; no interval"
+        return f"ratio {value:,.2f} ({times}{interval})"
+    unit = hours_text if measure == "difference_in_median_hours" else (lambda m: f"{m:,.1f} min")
+    interval = f" (95% CI {unit(low)} to {unit(high)})" if low is not None else " (no interval)"
+    return f"{unit(value)}{interval}"
+
+
+def provenance_words(data: ReportData) -> str:
+    """The footer of every page: who published what from which inputs, in words."""
+    commit, _, fingerprint = data.code_version.partition(" code:")
+    dirty = commit.endswith("+dirty")
+    code = (f"code version {commit.removesuffix('+dirty')} (git commit{', with uncommitted changes' if dirty else ''}; "
+            f"fingerprint {fingerprint} of the code, SQL and rules)")
+    return (f"Published {data.published_at:%Y-%m-%d %H:%M} UTC by Dagster run {data.run_id[:8]} · {code} · "
+            f"from {len(data.inputs)} input files, each identified by its SHA-256 on the Provenance page")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables (the PDF draws them as wrapped text in columns; the HTML as <table>)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: float  # share of the page's text width
+
+
+CLAIM_COLUMNS = [Column("CBP promises", 0.17), Column("period", 0.08), Column("verdict", 0.11), Column("the answer", 0.64)]
+SCORE_COLUMNS = [Column("benefit", 0.17), Column("period", 0.07), Column("design", 0.09),
+                 Column("adjusted effect, 95% CI", 0.22), Column("verdict", 0.1), Column("n certified / not", 0.11),
+                 Column("importers", 0.09), Column("crude effect, 95% CI", 0.15)]
+SENSITIVITY_COLUMNS = [Column("benefit", 0.22), Column("specification", 0.16), Column("effect, 95% CI", 0.34),
+                       Column("n certified / not", 0.14), Column("verdict", 0.14)]
+
+
+def verdict_words(verdict: str) -> str:
+    return f"{VERDICT_SYMBOLS[verdict]} {VERDICTS[verdict]['label']}"
+
+
+def claim_rows(claims: pl.DataFrame) -> list[tuple[list[str], str]]:
+    return [([r["promise"], period_words(r["month"]), verdict_words(r["verdict"]), r["answer"]], r["verdict"])
+            for r in claims.iter_rows(named=True)]
+
+
+def scorecard_rows(card: pl.DataFrame) -> list[tuple[list[str], str]]:
+    rows = []
     for r in card.iter_rows(named=True):
-        value_measure = "rate_ratio" if r["measure"] == "rate_ratio" else None
-        crude = (f"{_fmt(r['crude_effect'], r['measure'])} ({_interval(r['crude_ci_low'], r['crude_ci_high'], r['measure'])})"
-                 if r["crude_effect"] is not None else "–")
-        importers = (f"{r['switching_importers']:,} changed status" if r["design"] == "within_importer"
-                     else f"{r['certified_importers']:,} / {r['uncertified_importers']:,}"
+        importers = (f"{count(r['switching_importers'])} changed status" if r["design"] == "within_importer"
+                     else f"{count(r['certified_importers'])} / {count(r['uncertified_importers'])}"
                      if r["certified_importers"] is not None else "–")
-        rows.append([r["month"], r["benefit"], r["design"].replace("_", " "), _fmt(r["certified_value"], value_measure),
-                     _fmt(r["uncertified_value"], value_measure), _fmt(r["effect"], r["measure"]),
-                     _interval(r["effect_ci_low"], r["effect_ci_high"], r["measure"]), crude,
-                     _fmt(r["e_value"], "rate_ratio"), f"{r['certified_n']:,} / {r['uncertified_n']:,}", importers,
-                     r["verdict"]])
+        rows.append(([benefit_words(r["benefit"]), period_words(r["month"]), r["design"].replace("_", " "),
+                      effect_words(r["effect"], r["effect_ci_low"], r["effect_ci_high"], r["measure"]),
+                      verdict_words(r["verdict"]), f"{count(r['certified_n'])} / {count(r['uncertified_n'])}", importers,
+                      effect_words(r["crude_effect"], r["crude_ci_low"], r["crude_ci_high"], r["measure"])], r["verdict"]))
     return rows
 
 
-def sensitivity_rows(frame: pl.DataFrame) -> list[list[str]]:
-    rows = [["benefit", "specification", "effect", "95% CI", "n cert / uncert", "verdict"]]
-    for r in frame.iter_rows(named=True):
-        rows.append([r["benefit"], r["specification"].replace("_", " "), _fmt(r["effect"], r["measure"]),
-                     _interval(r["ci_low"], r["ci_high"], r["measure"]), f"{r['certified_n']:,} / {r['uncertified_n']:,}",
-                     r["verdict"]])
-    return rows
+def sensitivity_rows(frame: pl.DataFrame) -> list[tuple[list[str], str]]:
+    return [([benefit_words(r["benefit"]), r["specification"].replace("_", " "),
+              effect_words(r["effect"], r["ci_low"], r["ci_high"], r["measure"]),
+              f"{count(r['certified_n'])} / {count(r['uncertified_n'])}", verdict_words(r["verdict"])], r["verdict"])
+            for r in frame.iter_rows(named=True)]
 
 
-def claim_rows(claims: pl.DataFrame) -> list[list[str]]:
-    rows = [["period", "CBP's claim", "verdict", "answer"]]
-    for r in claims.iter_rows(named=True):
-        rows.append([r["month"], r["claim"].replace("_", " "), r["verdict"], r["answer"]])
-    return rows
+def frame_rows(frame: pl.DataFrame) -> list[tuple[list[str], str]]:
+    def cell(v):
+        return count(v) if isinstance(v, int) and not isinstance(v, bool) else "–" if v is None else str(v)
+    return [([cell(v) for v in r], "") for r in frame.rows()]
 
 
-def chart_files(folders: list[Path], month: str) -> list[tuple[str, Path]]:
-    """The charts the report shows, in order, with captions; each from the first folder that has it
-    (the run's staging folder, then the published reports); only those that exist."""
-    candidates = [
-        ("CTPAT benefits: forest plot", Path(month) / "scorecard_forest.png"),
-        ("Exam-rate trend", Path(month) / "exam_rate_trend.png"),
-        ("Exam rate by mode", Path(month) / "exam_rate_by_mode.png"),
-        ("Release time by mode", Path(month) / "release_time_by_mode.png"),
-        ("Business resumption: backlog after port closures reopened", Path(month) / "resumption_recovery.png"),
-        ("Border waits: FAST vs standard by crossing", Path("border_waits") / "fast_vs_standard_by_crossing.png"),
-        ("Border waits: by hour at the busiest crossings", Path("border_waits") / "fast_vs_standard_by_hour.png"),
-    ]
-    found = [(caption, next((f / p for f in folders if (f / p).exists()), None)) for caption, p in candidates]
-    return [(caption, path) for caption, path in found if path is not None]
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+def forest_figure(card: pl.DataFrame, month: str):
+    """Each benefit's adjusted effect with its 95 % CI, the month and the whole period, one panel per
+    measure; the verdict by marker shape and colour, its word and the sample sizes in a column of
+    their own at the right (they never cross an interval)."""
+    measures = [m for m in MEASURE_TITLES if m in set(card["measure"])]
+    heights = [max(2, card.filter(pl.col("measure") == m).height) for m in measures]
+    fig, axes = new_figure(len(measures), 1, gridspec_kw={"height_ratios": heights})
+    for ax, measure in zip(axes[:, 0], measures):
+        part = card.filter(pl.col("measure") == measure)
+        labels, finite = [], []
+        for y, row in enumerate(part.iter_rows(named=True)):
+            style = VERDICTS[row["verdict"]]
+            labels.append(f"{benefit_words(row['benefit'])} · {period_words(row['month'])}")
+            if row["effect"] is not None:
+                if row["effect_ci_low"] is not None:
+                    ax.hlines(y, row["effect_ci_low"], row["effect_ci_high"], color=style["color"], linewidth=2)
+                    finite += [v for v in (row["effect_ci_low"], row["effect_ci_high"]) if 0 < abs(v) < float("inf")]
+                ax.plot(row["effect"], y, style["marker"], color=style["color"], markersize=7,
+                        markerfacecolor=style["color"] if style["filled"] else "white", markeredgewidth=1.5)
+                finite.append(row["effect"])
+            ax.text(1.01, y, f"{verdict_words(row['verdict'])} · n={count(row['certified_n'])} / "
+                             f"{count(row['uncertified_n'])}", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=7, color=style["text"])
+        null = 1.0 if measure == "rate_ratio" else 0.0
+        ax.axvline(null, color="black", linewidth=0.8, linestyle="--")
+        finite = [v for v in finite if v == v] or [null]
+        if measure == "rate_ratio":
+            positive = [v for v in finite if v > 0] or [1.0]
+            ratio_axis(ax, min(positive), max(positive))
+        elif measure == "difference_in_median_hours":
+            span = max(abs(v) for v in finite)
+            signed_hours_axis(ax, span)
+            ax.set_xlim(-span * 1.5 - 1, span * 1.5 + 1)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7.5)
+        ax.set_ylim(-0.7, len(labels) - 0.3)
+        ax.invert_yaxis()
+        ax.set_title(MEASURE_TITLES[measure], fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    handles = [plt.Line2D([], [], linestyle="none", marker=s["marker"], color=s["color"], markersize=7,
+                          markerfacecolor=s["color"] if s["filled"] else "white", label=s["label"])
+               for v, s in VERDICTS.items() if v in ("SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "INSUFFICIENT_DATA")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, FOOTER))
+    fig.suptitle(f"CTPAT benefits, {month} and the whole period: adjusted effect and 95% CI "
+                 "(n = observations certified / not certified)", fontsize=11)
+    # Fixed margins: room for the benefit labels at the left and the verdict column at the right.
+    fig.subplots_adjust(left=0.3, right=0.77, top=0.92, bottom=FOOTER + 0.08, hspace=0.35)
+    return fig
 
 
-def footer(data: ReportData) -> str:
-    return (f"code {data.code_version} · run {data.run_id} · {len(data.inputs)} input files "
-            f"(SHA-256 listed under Provenance)")
+def trend_figure(trend: pl.DataFrame, month: str):
+    """Crude exam rate by month, certified vs not, with Wilson intervals; a month with fewer than 30
+    entries on a side is drawn hollow and says so."""
+    fig, axes = new_figure()
+    ax = axes[0, 0]
+    for status in ("CERTIFIED", "UNCERTIFIED"):
+        part = trend.filter(pl.col("ctpat_status") == status)
+        months = part["month"].to_list()
+        ax.fill_between(months, (part["exam_rate_ci_low"] * 100).to_list(), (part["exam_rate_ci_high"] * 100).to_list(),
+                        color=STATUS_COLORS[status], alpha=0.15)
+        ax.plot(months, (part["exam_rate"] * 100).to_list(), STATUS_LINES[status], color=STATUS_COLORS[status],
+                label=f"{'CTPAT certified' if status == 'CERTIFIED' else 'not certified'} "
+                      f"(n={count(part['entries'].sum())} entries)")
+        for m, r, n in zip(months, (part["exam_rate"] * 100).to_list(), part["entries"].to_list()):
+            few = n < MIN_N
+            ax.plot(m, r, STATUS_MARKERS[status], color=STATUS_COLORS[status], markersize=6,
+                    markerfacecolor="white" if few else STATUS_COLORS[status])
+    ax.set_ylabel("entries with at least one exam (%)")
+    ax.set_xlabel("local month of arrival")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Exam rate by month through {month}, certified vs not certified importers\ncrude rates over all "
+                 "ports and modes; bands: Wilson 95% intervals; hollow markers: fewer than 30 entries", fontsize=11,
+                 loc="left")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, FOOTER, 1, 1))
+    return fig
 
 
-def write_pdf(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> int:
-    """One page for the scorecard, one per chart, one for data quality, one for provenance."""
-    pages = 0
-    with replaced_on_success(path) as partial, PdfPages(partial) as pdf:
-        def page(fig):
-            nonlocal pages
-            fig.text(0.5, 0.01, footer(data), ha="center", fontsize=6, color="#555555")
-            pdf.savefig(fig)
-            plt.close(fig)
-            pages += 1
+def text_pages(title: str, columns: list[Column], rows: list[tuple[list[str], str]], data: ReportData,
+               intro: str = "", fontsize: float = 7.5) -> list:
+    """A table as A4 pages of wrapped text in columns (as many pages as it needs); the verdict column
+    in its verdict's text colour."""
+    width_in = A4_LANDSCAPE[0] * 0.94
+    chars = [max(8, int(c.width * width_in * 72 / (0.56 * fontsize))) for c in columns]
+    line = fontsize * 1.3 / 72 / A4_LANDSCAPE[1]  # one text line as a share of the page height
+    pages, fig, y = [], None, 0.0
 
-        fig = plt.figure(figsize=(11.7, 8.3))
-        fig.suptitle(f"Does CTPAT deliver what CBP promises? {data.month} and the whole period", fontsize=14, y=0.97)
-        y = 0.92
-        for r in data.claims.iter_rows(named=True):
-            period = "whole period" if r["month"] == "ALL" else r["month"]
-            fig.text(0.03, y, f"{r['claim'].replace('_', ' ')} ({period}): {r['verdict']}", fontsize=7.5,
-                     weight="bold", va="top")
-            wrapped = textwrap.fill(r["answer"], 190)
-            fig.text(0.05, y - 0.017, wrapped, fontsize=6.5, va="top")
-            y -= 0.017 + 0.0125 * (wrapped.count("\n") + 1) + 0.008
-        page(fig)
-        fig = plt.figure(figsize=(11.7, 8.3))
-        fig.suptitle(f"CTPAT benefit scorecard, {data.month}", fontsize=14, y=0.97)
-        designs = "\n".join(textwrap.fill(f"{name}: {text}", 200) for name, text in DESIGNS)
-        fig.text(0.02, 0.93, designs, fontsize=6, va="top")
-        # One monospaced text block: a matplotlib table measures every cell's text several times.
-        fig.text(0.02, 0.93 - 0.0125 * (designs.count("\n") + 2), _text_table(scorecard_rows(data.scorecard)),
-                 family="monospace", fontsize=5.2, va="top")
-        page(fig)
-        for caption, chart in charts:
-            fig = plt.figure(figsize=(11.7, 8.3))
-            fig.suptitle(caption, fontsize=12, y=0.97)
-            ax = fig.add_axes([0.03, 0.05, 0.94, 0.88])
-            ax.imshow(mpimg.imread(chart))
-            ax.axis("off")
-            page(fig)
-        fig = plt.figure(figsize=(11.7, 8.3))
-        fig.suptitle("Data quality: landing files and rejected rows", fontsize=12, y=0.97)
-        for box, frame in (([0.02, 0.5, 0.96, 0.4], data.audit), ([0.02, 0.05, 0.96, 0.4], data.rejections)):
-            ax = fig.add_axes(box)
-            ax.axis("off")
-            if not frame.is_empty():
-                ax.text(0, 1, _text_table([frame.columns, *[[_fmt(v) for v in r] for r in frame.rows()]]),
-                        family="monospace", fontsize=7, va="top", transform=ax.transAxes)
-        page(fig)
-        fig = plt.figure(figsize=(11.7, 8.3))
-        fig.suptitle("Provenance: input files (SHA-256) and code version", fontsize=12, y=0.97)
-        lines = [f"code version: {data.code_version}", f"run: {data.run_id}", ""] + [
-            f"{f['source']:<8} {f['file_name']:<40} {f['content_hash']}" for f in data.inputs]
-        fig.text(0.03, 0.92, "\n".join(lines[:70]), family="monospace", fontsize=6, va="top")
-        page(fig)
+    def new_page(first: bool):
+        nonlocal fig, y
+        fig = plt.figure(figsize=A4_LANDSCAPE)
+        fig.text(0.03, 0.955, title if first else f"{title} (continued)", fontsize=13, weight="bold", va="top")
+        y = 0.915
+        if first and intro:
+            wrapped = textwrap.fill(intro, int(width_in * 72 / (0.56 * 8)))
+            fig.text(0.03, y, wrapped, fontsize=8, va="top", bbox={"facecolor": "#F2F2F2", "edgecolor": "#BBBBBB",
+                                                                     "boxstyle": "round,pad=0.5"})
+            y -= (wrapped.count("\n") + 1) * 8 * 1.3 / 72 / A4_LANDSCAPE[1] + 0.03
+        x = 0.03
+        for c in columns:
+            fig.text(x, y, c.title, fontsize=fontsize, weight="bold", va="top")
+            x += c.width * 0.94
+        y -= line * 1.4
+        fig.add_artist(plt.Line2D([0.03, 0.97], [y + line * 0.3] * 2, color="#888888", linewidth=0.6))
+        pages.append(fig)
+
+    new_page(True)
+    for cells, verdict in rows:
+        wrapped = [textwrap.fill(str(c), w) or " " for c, w in zip(cells, chars)]
+        height = max(w.count("\n") + 1 for w in wrapped) * line + line * 0.5
+        if y - height < 0.06:
+            new_page(False)
+        x = 0.03
+        for text, c in zip(wrapped, columns):
+            color = VERDICTS[verdict]["text"] if verdict and c.title.startswith("verdict") else "#222222"
+            fig.text(x, y, text, fontsize=fontsize, va="top", color=color, linespacing=1.15)
+            x += c.width * 0.94
+        y -= height
     return pages
 
 
-def _text_table(rows: list[list[str]]) -> str:
-    """Rows as aligned monospaced text, the header underlined."""
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
 
 
-def _table_html(rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows[1:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Figure:
+    caption: str
+    fig: object
+    file: str | None = None  # also written as reports/<month>/<file> (PNG)
 
 
-def write_html(data: ReportData, charts: list[tuple[str, Path]], path: Path) -> None:
-    """A single page with every chart embedded (data: URIs), so it can be mailed or archived alone."""
-    verdict_css = "".join(f'td.v-{k} {{ color: {c}; font-weight: bold; }}' for k, c in VERDICT_COLORS.items())
+def month_figures(data: ReportData) -> list[Figure]:
+    month = data.month
+    figures = [Figure("CTPAT benefits: forest plot", forest_figure(data.scorecard, month), "scorecard_forest.png"),
+               Figure("Exam-rate trend", trend_figure(data.trend, month), "exam_rate_trend.png"),
+               Figure("Exam rate by mode", exam_rate_figure(data.rates, month, data.modes)),
+               Figure("Release time by mode", release_time_figure(data.profile, month, data.modes))]
+    if not data.backlog.is_empty():
+        figures.append(Figure("Business resumption: backlog after port closures reopened",
+                              recovery_figure(data.backlog, data.closures, month), "resumption_recovery.png"))
+    figures.append(Figure(f"Border waits in {month}: FAST vs standard by crossing",
+                          lane_wait_by_crossing_figure(data.border, data.border_dates, f"in {month}"),
+                          "border_waits.png"))
+    return figures
 
-    def with_verdicts(table: str) -> str:
-        for verdict in VERDICT_COLORS:
-            table = table.replace(f"<td>{verdict}</td>", f'<td class="v-{verdict}">{verdict}</td>')
-        return table
-    card_html = with_verdicts(_table_html(scorecard_rows(data.scorecard)))
-    claims_html = with_verdicts(_table_html(claim_rows(data.claims)))
-    sensitivity_html = with_verdicts(_table_html(sensitivity_rows(data.sensitivity)))
+
+def write_pdf(data: ReportData, figures: list[Figure], path: Path) -> int:
+    """Page one the claims, then the scorecard, the sensitivity table, one vector page per figure,
+    data quality and provenance; every page with the provenance line in words."""
+    footer = provenance_words(data)
+    pages = [*text_pages(f"Does CTPAT deliver what CBP promises? {data.month} and the whole period", CLAIM_COLUMNS,
+                         claim_rows(data.claims), data, intro=HOW_TO_READ),
+             *text_pages(f"CTPAT benefit scorecard, {data.month} and the whole period", SCORE_COLUMNS,
+                         scorecard_rows(data.scorecard), data,
+                         intro="Effects are certified relative to not certified traffic: a benefit is a ratio below 1 "
+                               "or a difference below 0. " + " ".join(f"{n}: {t}" for n, t in DESIGNS[:2]),
+                         fontsize=7),
+             *text_pages("Does the answer depend on the specification? (whole period)", SENSITIVITY_COLUMNS,
+                         sensitivity_rows(data.sensitivity), data, fontsize=7),
+             *[f.fig for f in figures],
+             *text_pages("Data quality: landing files", [Column(c.replace("_", " "), 1 / len(data.audit.columns))
+                                                         for c in data.audit.columns], frame_rows(data.audit), data),
+             *text_pages("Data quality: rejected rows by reason", [Column(c, 1 / 3) for c in data.rejections.columns],
+                         frame_rows(data.rejections), data),
+             *text_pages("Provenance: input files and their SHA-256", [Column("source", 0.1), Column("file", 0.4),
+                                                                       Column("SHA-256", 0.5)],
+                         [([f["source"], f["file_name"], f["content_hash"]], "") for f in data.inputs], data,
+                         intro=provenance_words(data) + ".")]
+    with replaced_on_success(path) as partial, PdfPages(partial) as pdf:
+        for fig in pages:
+            fig.text(0.5, 0.008, footer, ha="center", fontsize=6, color="#555555")
+            pdf.savefig(fig)
+    for fig in pages:
+        if fig not in [f.fig for f in figures]:
+            plt.close(fig)
+    return len(pages)
+
+
+def _table_html(columns: list[str], rows: list[tuple[list[str], str]], verdict_column: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for cells, verdict in rows:
+        tds = "".join(f'<td class="v-{verdict}">{html.escape(c)}</td>' if verdict and name == verdict_column
+                      else f"<td>{html.escape(str(c))}</td>" for name, c in zip(columns, cells))
+        body.append(f"<tr>{tds}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def write_html(data: ReportData, figures: list[Figure], path: Path) -> None:
+    """A single page with every figure embedded (data: URIs), so it can be mailed or archived alone."""
+    verdict_css = "".join(f"td.v-{k} {{ color: {v['text']}; font-weight: bold; white-space: nowrap; }}" for k, v in VERDICTS.items())
+    claims_html = _table_html([c.title for c in CLAIM_COLUMNS], claim_rows(data.claims), "verdict")
+    card_html = _table_html([c.title for c in SCORE_COLUMNS], scorecard_rows(data.scorecard), "verdict")
+    sensitivity_html = _table_html([c.title for c in SENSITIVITY_COLUMNS], sensitivity_rows(data.sensitivity), "verdict")
     designs = "".join(f"<li><strong>{html.escape(name)}</strong>: {html.escape(text)}</li>" for name, text in DESIGNS)
-    figures = "".join(
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
-        f'{base64.b64encode(chart.read_bytes()).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'
-        for caption, chart in charts)
-    audit = _table_html([data.audit.columns] + [[_fmt(v) for v in r] for r in data.audit.rows()])
-    rejections = _table_html([data.rejections.columns] + [[_fmt(v) for v in r] for r in data.rejections.rows()])
-    inputs = _table_html([["source", "file", "SHA-256"]] + [[f["source"], f["file_name"], f["content_hash"]]
-                                                             for f in data.inputs])
+    images = "".join(
+        f'<figure><img alt="{html.escape(f.caption)}" src="data:image/png;base64,'
+        f'{base64.b64encode(_figure_png(f.fig)).decode()}"><figcaption>{html.escape(f.caption)}</figcaption></figure>'
+        for f in figures)
+    audit = _table_html([c.replace("_", " ") for c in data.audit.columns], frame_rows(data.audit))
+    rejections = _table_html(data.rejections.columns, frame_rows(data.rejections))
+    inputs = _table_html(["source", "file", "SHA-256"], [([f["source"], f["file_name"], f["content_hash"]], "")
+                                                         for f in data.inputs])
     write_text(path, f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>CTPAT benefit report {html.escape(data.month)}</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.8em; margin: 1em 0; width: 100%; }}
-td {{ overflow-wrap: anywhere; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }}
-th {{ background: #f2f2f2; }}
-figure {{ margin: 2em 0; }} img {{ max-width: 100%; }}
-footer {{ font-size: 0.75em; color: #555; border-top: 1px solid #ccc; margin-top: 2em; padding-top: 1em; }}
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1150px; color: #222222; background: #ffffff; }}
+table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; width: 100%; }}
+td {{ overflow-wrap: anywhere; vertical-align: top; }}
+th, td {{ border: 1px solid #cccccc; padding: 0.3em 0.5em; text-align: left; }}
+th {{ background: #f2f2f2; color: #222222; }}
+.how {{ background: #f2f2f2; border: 1px solid #bbbbbb; border-radius: 6px; padding: 0.6em 1em; font-size: 0.9em; }}
+figure {{ margin: 2em 0; }} img {{ max-width: 100%; }} figcaption {{ color: #444444; }}
+footer {{ font-size: 0.8em; color: #555555; border-top: 1px solid #cccccc; margin-top: 2em; padding-top: 1em; }}
 {verdict_css}
 </style></head>
 <body>
-<h1>CTPAT benefit report, {html.escape(data.month)}</h1>
-<h2>Does CTPAT deliver what CBP promises?</h2>
+<h1>Does CTPAT deliver what CBP promises? {html.escape(data.month)} and the whole period</h1>
+<p class="how">{html.escape(HOW_TO_READ)}</p>
 {claims_html}
 <h2>What each design can and cannot rule out</h2>
 <ul>{designs}</ul>
 <h2>Scorecard</h2>
-<p>Effects are certified relative to uncertified traffic: a benefit shows as a ratio below 1 or a difference below 0.</p>
+<p>Effects are certified relative to not certified traffic: a benefit is a ratio below 1 or a difference below 0.</p>
 {card_html}
 <h2>Does the answer depend on the specification? (whole period)</h2>
 {sensitivity_html}
 <h2>Charts</h2>
-{figures}
+{images}
 <h2>Data quality</h2>
 <h3>Landing files</h3>
 {audit}
 <h3>Rejected rows by reason</h3>
 {rejections}
 <h2>Provenance</h2>
+<p>{html.escape(provenance_words(data))}. Code version as recorded: {html.escape(data.code_version)}.</p>
 {inputs}
-<footer>{html.escape(footer(data))}</footer>
+<footer>{html.escape(provenance_words(data))}</footer>
 </body></html>
 """)
 
@@ -350,22 +476,31 @@ def report_months(analytics: Path) -> list[str]:
         return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
 
 
+REPORT_FILES = ("scorecard_forest.png", "exam_rate_trend.png", "resumption_recovery.png", "border_waits.png")
+
+
 def build_monthly_report(analytics: Path, reports: Path, month: str,
                          published: Path | None = None) -> tuple[Path, Path, int]:
-    """The month's PDF and HTML under reports/<month>/; charts not drawn there come from `published`."""
+    """The month's PDF and HTML under reports/<month>/, and the PNG of the report's own figures
+    beside them (a figure the month no longer has, e.g. a closure corrected into another month,
+    leaves no stale file). `published` is accepted for the callers' sake: every figure is drawn here."""
     data = load(analytics, month)
     folder = reports / month
     folder.mkdir(parents=True, exist_ok=True)
-    forest_plot(data.scorecard, month, folder / "scorecard_forest.png")
-    trend_chart(data.trend, month, folder / "exam_rate_trend.png")
-    recovery = folder / "resumption_recovery.png"
-    if not data.backlog.is_empty():
-        recovery_chart(data.backlog, data.closures, month, recovery)
-    else:  # a closure corrected into another month leaves no chart behind here
-        recovery.unlink(missing_ok=True)
-    charts = [(caption, chart) for caption, chart in chart_files([reports, *([published] if published else [])], month)
-              if chart.name != recovery.name or not data.backlog.is_empty()]  # never a published chart of a moved closure
+    figures = month_figures(data)
     pdf, page = folder / f"ctpat_report_{month}.pdf", folder / f"ctpat_report_{month}.html"
-    pages = write_pdf(data, charts, pdf)
-    write_html(data, charts, page)
+    try:
+        pages = write_pdf(data, figures, pdf)
+        write_html(data, figures, page)
+        for f in figures:
+            if f.file:
+                save_figure(f.fig, folder / f.file)
+    finally:
+        for f in figures:
+            plt.close(f.fig)
+    drawn = {f.file for f in figures}
+    for name in REPORT_FILES:
+        if name not in drawn:
+            (folder / name).unlink(missing_ok=True)
     return pdf, page, pages
+
