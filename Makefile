@@ -17,7 +17,7 @@ export EXAM_RISK_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 # The persistent Dagster instance of the CLI, the UI and the daemon (pipelines/instance.py).
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: setup demo test lock dev clean bench bench-smoke
+.PHONY: setup demo test lock dev clean bench bench-smoke notebook
 
 setup: $(STAMP)
 
@@ -59,9 +59,20 @@ dev: setup $(KEY_FILE)
 	$(PY) -c "from pipelines.instance import dagster_home; dagster_home()"
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/dg dev
 
-# Re-pin the dependencies (needs uv; the lock is committed).
+# The analyst notebook in JupyterLab (its own lock: JupyterLab is not needed to run or test the pipeline).
+# The .ipynb is paired with the percent script beside it (jupytext), so either can be edited.
+NOTEBOOK_STAMP := $(VENV)/.notebook-installed
+$(NOTEBOOK_STAMP): requirements-notebook.lock $(STAMP)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-notebook.lock
+	touch $(NOTEBOOK_STAMP)
+
+notebook: $(NOTEBOOK_STAMP)
+	EXAM_RISK_ANALYTICS=$(abspath $(EXAM_RISK_ANALYTICS)) $(VENV)/bin/jupyter lab notebooks/analyst_questions.ipynb
+
+# Re-pin the dependencies (needs uv; both locks are committed).
 lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra notebook --python-version 3.11 --generate-hashes -o requirements-notebook.lock
 
 clean:
 	rm -rf $(DATA) .pytest_cache .dagster_home

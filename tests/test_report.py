@@ -58,6 +58,9 @@ def test_pdf_page_one_is_the_answer_and_every_page_renders(published, tmp_path):
     pdf = paths.reports / month / f"ctpat_report_{month}.pdf"
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
+    ARTIFACTS.mkdir(exist_ok=True)  # page one as a reader sees it
+    subprocess.run(["pdftoppm", "-r", "90", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                    str(ARTIFACTS / f"report_{month}_pdf_page1")], check=True)
     # claims, scorecard, sensitivity, forest, trend, exam rate, release time, border waits, data quality (2),
     # provenance: at least these, more when a table runs over a page
     assert len(pages) >= 11

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import json
+import math
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,11 +149,17 @@ def effect_words(value: float | None, low: float | None, high: float | None, mea
     if measure == "rate_ratio":
         times = (f"{1 / value:,.1f}× fewer" if 0 < value < 1 else "none at all" if value == 0
                  else f"{value:,.2f}× as many")
-        interval = f"; 95% CI {low:,.2f}–{high:,.2f}" if low is not None else "; no interval"
+        interval = f"; 95% CI {_bound(low)}–{_bound(high)}" if low is not None else "; no interval"
         return f"ratio {value:,.2f} ({times}{interval})"
-    unit = hours_text if measure == "difference_in_median_hours" else (lambda m: f"{m:,.1f} min")
+    unit = hours_text if measure == "difference_in_median_hours" else (
+        lambda m: f"{m:,.1f} min" if math.isfinite(m) else "unbounded")
     interval = f" (95% CI {unit(low)} to {unit(high)})" if low is not None else " (no interval)"
     return f"{unit(value)}{interval}"
+
+
+def _bound(x: float) -> str:
+    """An interval limit of a ratio: 0 or infinite when one importer carries all the evidence."""
+    return f"{x:,.2f}" if math.isfinite(x) else "unbounded"
 
 
 def provenance_words(data: ReportData) -> str:

@@ -46,7 +46,9 @@ def count(n) -> str:
 
 
 def hours_text(h: float) -> str:
-    """A duration as a broker says it: 45 min, 6 h, 2 d."""
+    """A duration as a broker says it: 45 min, 6 h, 2 d (an unbounded interval limit: 'unbounded')."""
+    if not math.isfinite(h):
+        return "unbounded"
     a = abs(h)
     if a < 1:
         text = f"{a * 60:.0f} min"
