@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from browser import chromium_or_skip, inspect_page
-from pipelines.sample_data import generate
+from pipelines.sample_data import Effects, generate
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -21,8 +21,9 @@ def published(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
     paths = Paths(tmp_path_factory.mktemp("report"))
-    # April to September: September has the real Border Wait Times snapshots (2026-09-09 and -17).
-    generate(paths.landing, entries=20_000, seed=5, start="2026-04")
+    # April to September: September has the real Border Wait Times snapshots (2026-09-09 and -17);
+    # port closures reopen in June and August (their recovery charts are measured too).
+    generate(paths.landing, entries=20_000, seed=5, start="2026-04", effects=Effects(disruptions=True))
     outcome = paths.run()
     mp.undo()
     assert outcome.exit_code == 0, outcome.message
@@ -89,7 +90,10 @@ def test_every_text_page_and_chart_has_no_overlapping_labels(published):
     paths, month = published
     for m in (month, "2026-06"):
         data = report.load(paths.analytics, m)
-        figures = [f.fig for f in report.month_figures(data)]
+        drawn = report.month_figures(data)
+        figures = [f.fig for f in drawn]
+        if m == "2026-06":  # the hurricane reopens in June: its recovery chart is measured too
+            assert any(f.caption.startswith("Business resumption") for f in drawn)
         pages = [*report.text_pages("claims", report.CLAIM_COLUMNS, report.claim_rows(data.claims), data,
                                     intro=report.HOW_TO_READ),
                  *report.text_pages("scorecard", report.SCORE_COLUMNS, report.scorecard_rows(data.scorecard), data,
