@@ -61,38 +61,36 @@ stg_entries = keyed_staging("stg_entries", "entry_number", "entries")
 stg_exams = keyed_staging("stg_exams", "exam_id", "exams", "bookkeeping/stg_exams_rejoin.sql")
 
 
-@dg.asset(group_name="staging", pool=WAREHOUSE_POOL, deps=spec("staging", "stg_ctpat_status").deps,
-          description=spec("staging", "stg_ctpat_status").asset_description, kinds={"duckdb", "sql"})
-def stg_ctpat_status(warehouse: Warehouse) -> dg.MaterializeResult:
-    started = time.perf_counter()
-    history = read_sql("staging/stg_ctpat_status.sql")
-    with warehouse.session() as con:
-        create_like(con, "staging.stg_ctpat_status", history)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE OR REPLACE TEMP TABLE ctpat_before AS SELECT * FROM staging.stg_ctpat_status")
-        con.execute(f"CREATE OR REPLACE TABLE staging.stg_ctpat_status AS {history}")
-        reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'ctpat' FROM "
-                               f"({read_sql('bookkeeping/ctpat_reopened_months.sql')}) ON CONFLICT DO NOTHING "
-                               f"RETURNING month").fetchall()
-        con.execute("COMMIT")
-        return _staging_result(started, con, "stg_ctpat_status", months_reopened_by_status_changes=len(reopened))
+def rebuilt_staging(table: str, before: str, reopened_sql: str, reason: str, metric: str) -> dg.AssetsDefinition:
+    """A small staging table rebuilt whole from every loaded file, in one transaction with the months
+    its changes open: reopened_sql compares the new rows with the old ones (temp table `before`)."""
+    model = spec("staging", table)
+
+    @dg.asset(name=table, group_name="staging", pool=WAREHOUSE_POOL, deps=model.deps,
+              description=model.asset_description, kinds={"duckdb", "sql"})
+    def _staging(warehouse: Warehouse) -> dg.MaterializeResult:
+        started = time.perf_counter()
+        query = read_sql(model.sql)
+        with warehouse.session() as con:
+            create_like(con, f"staging.{table}", query)
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {before} AS SELECT * FROM staging.{table}")
+            con.execute(f"CREATE OR REPLACE TABLE staging.{table} AS {query}")
+            reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, '{reason}' FROM "
+                                   f"({read_sql(reopened_sql)}) WHERE month IS NOT NULL ON CONFLICT DO NOTHING "
+                                   f"RETURNING month").fetchall()
+            con.execute("COMMIT")
+            return _staging_result(started, con, table, **{metric: len(reopened)})
+
+    return _staging
 
 
-@dg.asset(group_name="staging", pool=WAREHOUSE_POOL, deps=spec("staging", "stg_disruptions").deps,
-          description=spec("staging", "stg_disruptions").asset_description, kinds={"duckdb", "sql"})
-def stg_disruptions(warehouse: Warehouse) -> dg.MaterializeResult:
-    started = time.perf_counter()
-    closures = read_sql("staging/stg_disruptions.sql")
-    with warehouse.session() as con:
-        create_like(con, "staging.stg_disruptions", closures)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE OR REPLACE TEMP TABLE disruptions_before AS SELECT * FROM staging.stg_disruptions")
-        con.execute(f"CREATE OR REPLACE TABLE staging.stg_disruptions AS {closures}")
-        reopened = con.execute(f"INSERT INTO meta.open_months (month, reason) SELECT month, 'disruptions' FROM "
-                               f"({read_sql('bookkeeping/disruption_reopened_months.sql')}) WHERE month IS NOT NULL "
-                               f"ON CONFLICT DO NOTHING RETURNING month").fetchall()
-        con.execute("COMMIT")
-        return _staging_result(started, con, "stg_disruptions", months_reopened_by_closures=len(reopened))
+# A new CTPAT export opens the months whose point-in-time statuses change; a new, corrected or removed
+# closure the months of the entries it catches (before and after) and its reopening months.
+stg_ctpat_status = rebuilt_staging("stg_ctpat_status", "ctpat_before", "bookkeeping/ctpat_reopened_months.sql", "ctpat",
+                                   "months_reopened_by_status_changes")
+stg_disruptions = rebuilt_staging("stg_disruptions", "disruptions_before", "bookkeeping/disruption_reopened_months.sql",
+                                  "disruptions", "months_reopened_by_closures")
 
 
 stg_bwt_lanes = whole_model(spec("staging", "stg_bwt_lanes"))
