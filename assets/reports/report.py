@@ -32,7 +32,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from assets.marts.pseudonyms import one_line  # noqa: E402
 from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
                                    mode_names, recovery_figure, release_time_figure)
-from assets.reports.files import replaced_on_success, save_figure, write_text  # noqa: E402
+from assets.reports.files import replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, STATUS_COLORS, STATUS_LINES, STATUS_MARKERS,  # noqa: E402
                                   VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
 from assets.scorecard.benefits import BENEFITS  # noqa: E402
@@ -364,6 +364,7 @@ class Figure:
     caption: str
     fig: object
     file: str | None = None  # also written as reports/<month>/<file> (PNG)
+    png: bytes = b""  # rendered once, for the HTML page and the file
 
 
 def month_figures(data: ReportData) -> list[Figure]:
@@ -432,7 +433,7 @@ def write_html(data: ReportData, figures: list[Figure], path: Path) -> None:
     designs = "".join(f"<li><strong>{html.escape(name)}</strong>: {html.escape(text)}</li>" for name, text in DESIGNS)
     images = "".join(
         f'<figure><img alt="{html.escape(f.caption)}" src="data:image/png;base64,'
-        f'{base64.b64encode(_figure_png(f.fig)).decode()}"><figcaption>{html.escape(f.caption)}</figcaption></figure>'
+        f'{base64.b64encode(f.png or _figure_png(f.fig)).decode()}"><figcaption>{html.escape(f.caption)}</figcaption></figure>'
         for f in figures)
     audit = _table_html([c.replace("_", " ") for c in data.audit.columns], frame_rows(data.audit))
     rejections = _table_html(data.rejections.columns, frame_rows(data.rejections))
@@ -497,11 +498,13 @@ def build_monthly_report(analytics: Path, reports: Path, month: str,
     figures = month_figures(data)
     pdf, page = folder / f"ctpat_report_{month}.pdf", folder / f"ctpat_report_{month}.html"
     try:
+        for f in figures:  # the raster once, before the PDF's provenance line is added to the figure
+            f.png = _figure_png(f.fig)
+            if f.file:
+                with replaced_on_success(folder / f.file) as partial:
+                    partial.write_bytes(f.png)
         pages = write_pdf(data, figures, pdf)
         write_html(data, figures, page)
-        for f in figures:
-            if f.file:
-                save_figure(f.fig, folder / f.file)
     finally:
         for f in figures:
             plt.close(f.fig)
