@@ -116,3 +116,13 @@ def test_the_readme_settings_table_is_the_settings_object():
         _, flag, _, default = rows[s.env]
         assert re.findall(r"--[a-z-]+", flag) == ([s.flag] if s.flag else []), s.env
         assert (f"`{s.default}`" in default) if s.default else not default.startswith("`"), s.env
+
+
+def test_every_step_belongs_to_a_benchmark_stage():
+    """bench/run.py times the pipeline by stage: a new asset must be given one (make bench-smoke failed
+    when the lookup tables' reference assets came without)."""
+    from bench.run import stage_of
+
+    graph = defs.resolve_asset_graph()
+    steps = {graph.get(k).assets_def.node_def.name for k in graph.get_all_asset_keys()}
+    assert {s: stage_of(s) for s in steps}
