@@ -17,7 +17,7 @@ FOOTER = 0.025  # share of the page kept free at the bottom for the report's pro
 MIN_N = 30  # a cell with fewer observations is greyed and labelled (the contract's minimum per side)
 
 # Okabe-Ito colours; status and lane also differ by marker, hatch or line style, not by colour alone.
-BLUE, VERMILLION, GREEN, ORANGE, SKY = "#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9"
+BLUE, VERMILLION, GREEN, ORANGE = "#0072B2", "#D55E00", "#009E73", "#E69F00"
 GREY, DARK_GREY = "#BBBBBB", "#595959"
 STATUS_COLORS = {"CERTIFIED": BLUE, "UNCERTIFIED": VERMILLION}
 STATUS_MARKERS = {"CERTIFIED": "o", "UNCERTIFIED": "s"}
@@ -129,8 +129,3 @@ def overlapping_texts(fig, slack: float = 0.5) -> list[tuple[str, str]]:
                 pairs.append((a, b))
     return pairs
 
-
-def nice(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
