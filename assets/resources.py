@@ -83,6 +83,7 @@ class PipelineSettings(dg.ConfigurableResource):
     pseudonym_key: str = ""
     pseudonym_key_file: str = ""
     max_file_bytes: int = 1 << 30
+    drawing_workers: int = 0
 
     def landing_folder(self, source: str) -> Path:
         return Path(self.landing) / source

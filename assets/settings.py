@@ -39,6 +39,12 @@ def memory(text: str) -> str:
     return text.strip()
 
 
+def whole_number(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text.strip()):
+        raise ValueError("is not a whole number (0 or more)")
+    return int(text)
+
+
 def names(text: str) -> list[str]:
     return [n for n in text.split(",") if n]
 
@@ -68,6 +74,8 @@ SETTINGS = [
     Setting("memory_limit", "EXAM_RISK_MEMORY_LIMIT", "2GB", "DuckDB memory ceiling (spills beyond it)", parse=memory),
     Setting("max_file_bytes", "EXAM_RISK_MAX_FILE_BYTES", str(1 << 30),
             "most bytes a landing file may expand to (a larger one fails)", parse=byte_count),
+    Setting("drawing_workers", "EXAM_RISK_DRAWING_WORKERS", "0",
+            "processes drawing the months' charts and reports side by side (0: one per CPU)", parse=whole_number),
 ]
 BY_FIELD = {s.field: s for s in SETTINGS}
 ENV_DEFAULTS = {s.env: s.default for s in SETTINGS}

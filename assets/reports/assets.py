@@ -22,7 +22,7 @@ from assets.marts.publish import building_file, publish_building
 from assets.reports.charts import draw_border_wait_charts, draw_monthly_charts
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
                                   write_text)
-from assets.reports.report import build_monthly_report, report_months
+from assets.reports.report import build_monthly_reports, report_months
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
 
@@ -48,7 +48,7 @@ def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings
     d = drawing(settings, context.run_id)
     marker = ".monthly_charts_drawn.json"
     months, publications = months_to_redraw(d.marts, d.published / marker)
-    written = draw_monthly_charts(d.marts, d.out, months)
+    written = draw_monthly_charts(d.marts, d.out, months, settings.drawing_workers)
     mark_drawn(d.out / marker, publications)
     return dg.MaterializeResult(metadata={"charts": len(written), "folder": settings.reports,
                                           "months": len({p.parent.name for p in written})})
@@ -94,7 +94,7 @@ def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, sett
     rebuilt, publications = months_to_redraw(d.marts, d.published / marker)
     available = report_months(d.marts)
     months = [config.month] if config.month else [m for m in available if rebuilt is None or m in rebuilt]
-    written = [build_monthly_report(d.marts, d.out, month, d.published) for month in months]
+    written = build_monthly_reports(d.marts, d.out, months, settings.drawing_workers)
     if not config.month:
         mark_drawn(d.out / marker, publications)
     context.log.info(f"reports for {', '.join(months)}")

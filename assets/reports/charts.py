@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
-from assets.reports.files import save_figure
 from matplotlib.patches import Patch
 
+from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
                                   STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, new_figure)
+from assets.reports.workers import draw_each_month
 
 STATUSES = ("CERTIFIED", "UNCERTIFIED")
 STATUS_WORDS = {"CERTIFIED": "CTPAT certified", "UNCERTIFIED": "not certified"}
@@ -125,21 +125,32 @@ def release_time_chart(frame: pl.DataFrame, month: str, path: Path, modes: dict[
     save_figure(release_time_figure(frame, month, modes), path)
 
 
-def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None) -> list[Path]:
-    """The charts of the given months (default: every month in the marts)."""
+def draw_month_charts(analytics: Path, reports: Path, month: str) -> list[Path]:
+    """One month's exam-rate and release-time charts under reports/<month>/ (a worker's unit)."""
     with duckdb.connect(str(analytics), read_only=True) as con:
         modes = mode_names(con)
-        rates = con.sql("SELECT * FROM marts.exam_rates_by_mode").pl()
-        profile = con.sql("SELECT * FROM marts.release_time_profile").pl()
-    written = []
-    present = set(rates["month"].unique().to_list())
-    for month in sorted(present if months is None else present & set(months)):
-        folder = reports / month
-        folder.mkdir(parents=True, exist_ok=True)
-        exam_rate_chart(rates.filter(pl.col("month") == month), month, folder / "exam_rate_by_mode.png", modes)
-        release_time_chart(profile.filter(pl.col("month") == month), month, folder / "release_time_by_mode.png", modes)
-        written += [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
-    return written
+        rates = con.sql("SELECT * FROM marts.exam_rates_by_mode WHERE month = $month", params={"month": month}).pl()
+        profile = con.sql("SELECT * FROM marts.release_time_profile WHERE month = $month",
+                          params={"month": month}).pl()
+    folder = reports / month
+    folder.mkdir(parents=True, exist_ok=True)
+    exam_rate_chart(rates, month, folder / "exam_rate_by_mode.png", modes)
+    release_time_chart(profile, month, folder / "release_time_by_mode.png", modes)
+    return [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
+
+
+def chart_months(analytics: Path, months: list[str] | None = None) -> list[str]:
+    """The months of the marts among `months` (default: every month in the marts)."""
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        present = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates_by_mode ORDER BY 1").fetchall()]
+    return [m for m in present if months is None or m in months]
+
+
+def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None, workers: int = 0) -> list[Path]:
+    """The charts of the given months (default: every month in the marts), months side by side in
+    `workers` processes (assets/reports/workers.py)."""
+    drawn = draw_each_month(draw_month_charts, chart_months(analytics, months), analytics, reports, workers=workers)
+    return [path for paths in drawn for path in paths]
 
 
 # Border waits ---------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wa
 from assets.reports.files import replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, STATUS_COLORS, STATUS_LINES, STATUS_MARKERS,  # noqa: E402
                                   VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
-from assets.scorecard.benefits import BENEFITS  # noqa: E402
-from assets.scorecard.claims import CLAIMS  # noqa: E402
+from assets.reports.workers import draw_each_month  # noqa: E402
+from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
 CLAIM_ORDER = [c.name for c in CLAIMS]
@@ -487,11 +487,15 @@ def report_months(analytics: Path) -> list[str]:
 REPORT_FILES = ("scorecard_forest.png", "exam_rate_trend.png", "resumption_recovery.png", "border_waits.png")
 
 
-def build_monthly_report(analytics: Path, reports: Path, month: str,
-                         published: Path | None = None) -> tuple[Path, Path, int]:
+def build_monthly_reports(analytics: Path, reports: Path, months: list[str], workers: int = 0) -> list[tuple[Path, Path, int]]:
+    """Each month's report, months side by side in `workers` processes (assets/reports/workers.py)."""
+    return draw_each_month(build_monthly_report, months, analytics, reports, workers=workers)
+
+
+def build_monthly_report(analytics: Path, reports: Path, month: str) -> tuple[Path, Path, int]:
     """The month's PDF and HTML under reports/<month>/, and the PNG of the report's own figures
     beside them (a figure the month no longer has, e.g. a closure corrected into another month,
-    leaves no stale file). `published` is accepted for the callers' sake: every figure is drawn here."""
+    leaves no stale file)."""
     data = load(analytics, month)
     folder = reports / month
     folder.mkdir(parents=True, exist_ok=True)

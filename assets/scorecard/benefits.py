@@ -26,66 +26,13 @@ import numpy as np
 import polars as pl
 
 from assets.resources import read_sql
+from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
+                                        PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
 from assets.scorecard.kernels import count_runs, sum_by
 from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, RatioCounts, e_value, e_value_of_interval,
                                          mantel_haenszel_clustered, mean_with_ci, median_inputs, standardized_medians,
                                          verdict, within_importer_rate_ratio)
 
-ALL = "ALL"
-RATIO, HOURS, MINUTES = "rate_ratio", "difference_in_median_hours", "difference_in_mean_minutes"
-CROSS, WITHIN, PAIRED = "cross_sectional", "within_importer", "paired_readings"
-CRUDE, PORT_MODE, FULL = "crude", "port_mode", "port_mode_origin_section"
-EVENT_PORT_MODE = "event_port_mode"
-
-RATIO_METHOD = ("exam-rate ratio, Mantel-Haenszel over port x mode x country of origin x HTS section strata (ALL: "
-                "and month); delete-one-importer jackknife 95% CI")
-WITHIN_RATIO_METHOD = ("exam-rate ratio, Poisson with importer x port x mode and month fixed effects (offset log "
-                       "entries); delete-one-importer jackknife 95% CI")
-MEDIAN_METHOD = ("difference in median {}: within port x mode (ALL: and month) cells, weighted by certified counts "
-                 "(crude: plain medians); delete-one-importer jackknife 95% CI through the Bahadur representation")
-RESUMPTION_METHOD = ("difference in median hours from reopening to release of the entries a port closure caught: "
-                     "within event x port x mode (ALL: and month) cells, weighted by certified counts (crude: plain "
-                     "medians); delete-one-importer jackknife 95% CI through the Bahadur representation; "
-                     "baseline_effect: the same difference of the port's normal release hours before the closure")
-WITHIN_MEDIAN_METHOD = ("difference in median {}: within importer x port x mode cells (importers whose status "
-                        "changed), weighted by certified counts; delete-one-importer jackknife 95% CI")
-
-
-@dataclass(frozen=True)
-class Benefit:
-    name: str
-    measure: str
-    design: str
-    source: str  # the landing source its observations come from (a claim with no loaded rows is not measurable)
-    method: str
-
-    @property
-    def null(self) -> float:
-        return 1.0 if self.measure == RATIO else 0.0
-
-
-BENEFITS = [
-    Benefit("fewer_exams", RATIO, CROSS, "entries", RATIO_METHOD),
-    Benefit("fewer_exams_within_importer", RATIO, WITHIN, "entries", WITHIN_RATIO_METHOD),
-    Benefit("fewer_exams_tier1", RATIO, CROSS, "entries", "as fewer_exams, tier 1 certified importers vs uncertified"),
-    Benefit("fewer_exams_tier2", RATIO, CROSS, "entries", "as fewer_exams, tier 2 certified importers vs uncertified"),
-    Benefit("fewer_exams_tier3", RATIO, CROSS, "entries", "as fewer_exams, tier 3 certified importers vs uncertified"),
-    Benefit("inspection_priority", HOURS, CROSS, "exams", MEDIAN_METHOD.format("hours from selection to exam start")),
-    Benefit("inspection_priority_within_importer", HOURS, WITHIN, "exams",
-            WITHIN_MEDIAN_METHOD.format("hours from selection to exam start")),
-    Benefit("faster_release_unexamined", HOURS, CROSS, "entries", MEDIAN_METHOD.format("release hours of entries without exams")),
-    Benefit("faster_release_unexamined_within_importer", HOURS, WITHIN, "entries",
-            WITHIN_MEDIAN_METHOD.format("release hours of entries without exams")),
-    Benefit("faster_release_examined", HOURS, CROSS, "entries", MEDIAN_METHOD.format("release hours of examined entries")),
-    Benefit("shorter_border_wait", MINUTES, PAIRED, "bwt",
-            "FAST minus standard commercial delay, readings matched by crossing and update time; normal 95% CI "
-            "(readings have no importer)"),
-    Benefit("forced_labor_detention_rate", RATIO, CROSS, "exams",
-            "UFLPA detention rate ratio, Mantel-Haenszel as fewer_exams"),
-    Benefit("forced_labor_detention_hours", HOURS, CROSS, "exams", MEDIAN_METHOD.format("hours from UFLPA selection to completion")),
-    Benefit("business_resumption_priority", HOURS, CROSS, "disruptions", RESUMPTION_METHOD),
-]
-BY_NAME = {b.name: b for b in BENEFITS}
 
 COLUMNS = {"month": pl.String, "benefit": pl.String, "design": pl.String, "measure": pl.String,
            "certified_n": pl.Int64, "uncertified_n": pl.Int64, "certified_importers": pl.Int64,

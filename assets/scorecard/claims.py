@@ -4,39 +4,15 @@ customs broker can read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from assets.scorecard.benefits import ALL, BY_NAME
+from assets.scorecard.catalogue import CLAIMS, Claim
 from assets.scorecard.statistics import CONTRADICTED, INCONCLUSIVE, INSUFFICIENT, MIN_CELL, SUPPORTED
 
 NOT_MEASURABLE, NOT_SHOWN = "NOT_MEASURABLE", "NOT_SHOWN"
 
 
-@dataclass(frozen=True)
-class Claim:
-    name: str
-    promise: str  # CBP's words, shortened
-    benefits: tuple[str, ...]
-    sources: tuple[str, ...]  # the landing sources its benefits count
-    unmeasurable_because: str  # said when no source has loaded rows
-
-
-CLAIMS = [
-    Claim("shorter_border_wait_times", "shorter border wait times (FAST lanes)", ("shorter_border_wait",), ("bwt",),
-          "no CBP Border Wait Times snapshot has been loaded"),
-    Claim("priority_inspections", "front of the line for inspections", ("inspection_priority", "inspection_priority_within_importer"),
-          ("exams",), "no exam records have been loaded"),
-    Claim("fewer_exams", "fewer examinations", ("fewer_exams", "fewer_exams_within_importer"), ("entries",),
-          "no entries have been loaded"),
-    Claim("business_resumption_priority", "priority when ports reopen after a disaster or attack",
-          ("business_resumption_priority",), ("disruptions",), "no port closure (disruptions) has been loaded"),
-    Claim("forced_labor_detention_priority", "priority for forced-labor (UFLPA) detentions",
-          ("forced_labor_detention_hours",), ("exams",), "no exam records have been loaded"),
-    Claim("assigned_security_specialist", "an assigned CBP supply chain security specialist", (), (),
-          "no delivered file records which importers have a security specialist"),
-]
 COLUMNS = {"month": pl.String, "claim": pl.String, "promise": pl.String, "verdict": pl.String,
            "benefits": pl.List(pl.String), "answer": pl.String}
 

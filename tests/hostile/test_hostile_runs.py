@@ -112,6 +112,7 @@ def test_a_killed_run_never_leaves_the_lock_held(paths):
     ([], {"EXAM_RISK_MAX_REJECT_SHARE": "5%"}, 1, "EXAM_RISK_MAX_REJECT_SHARE='5%'"),
     ([], {"EXAM_RISK_MEMORY_LIMIT": "lots"}, 1, "EXAM_RISK_MEMORY_LIMIT"),
     ([], {"EXAM_RISK_MAX_FILE_BYTES": "0"}, 1, "EXAM_RISK_MAX_FILE_BYTES"),
+    ([], {"EXAM_RISK_DRAWING_WORKERS": "-2"}, 1, "EXAM_RISK_DRAWING_WORKERS"),
     ([], {"EXAM_RISK_PSEUDONYM_KEY": "", "EXAM_RISK_PSEUDONYM_KEY_FILE": "/"}, 1, "not a file"),
     ([], {"EXAM_RISK_PSEUDONYM_KEY": "", "EXAM_RISK_PSEUDONYM_KEY_FILE": "/nonexistent/key"}, 1, "no such file"),
 ])
