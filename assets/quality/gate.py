@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from assets.marts.pseudonyms import shown
-from assets.quality.rulebook import all_or_nothing, first_reason_sql
+from assets.quality.rulebook import all_or_nothing, first_reason_sql, flags_sql
 
 
 @dataclass
@@ -43,19 +43,33 @@ def open_batch(con: duckdb.DuckDBPyConnection, source: str) -> int:
     return con.execute(f"SELECT count(*) FROM main.{batch_view(source)}").fetchone()[0]
 
 
+def flags_table(source: str) -> str:
+    """The batch's narrow table of rule flags (rulebook.flags_sql), in schema main beside the batch view
+    (GX validates it); it lives from the scan to the quarantine."""
+    return f"quality_flags_{source}"
+
+
+def flag_batch(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Evaluate every expectation of the suite on the batch in one scan (rulebook.flags_sql)."""
+    con.execute(f"CREATE OR REPLACE TABLE main.{flags_table(source)} AS "
+                f"{flags_sql(source, 'main.' + batch_view(source))}")
+
+
 # The record of a rejected row as delivered: the row as JSON, or for a record spread over several
 # rows (a bwt port element and its lanes share one _rid) a JSON array of them.
 RECORD = "CASE WHEN count(*) = 1 THEN CAST(any_value(to_json(b)) AS VARCHAR) ELSE CAST(to_json(list(b)) AS VARCHAR) END"
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Write every rejected batch record, with its first reason code and the record as delivered."""
+    """Write every rejected batch record, with its first reason code (from the batch's flags) and the
+    record as delivered; the flags table is dropped with it."""
     batch = f"main.{batch_view(source)}"
+    flags = f"main.{flags_table(source)}"
     con.execute(f"DELETE FROM quality.rejected_rows WHERE reason_code <> 'malformed_line' AND _file_id IN "
                 f"(SELECT file_id FROM meta.files WHERE source = '{source}' AND status = 'ingested')")
     con.execute(f"INSERT INTO quality.rejected_rows (_file_id, _rid, line, reason_code, record) "
                 f"SELECT b._file_id, b._rid, NULL, r.reason_code, {RECORD} "
-                f"FROM ({first_reason_sql(source, batch)}) AS r JOIN {batch} AS b USING (_rid) "
+                f"FROM ({first_reason_sql(source, flags)}) AS r JOIN {batch} AS b USING (_rid) "
                 f"GROUP BY b._file_id, b._rid, r.reason_code")
     whole_file_code = all_or_nothing(source)
     if whole_file_code:
@@ -64,6 +78,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, source: str) -> None:
                     f"WHERE b._file_id IN (SELECT _file_id FROM quality.rejected_rows) "
                     f"AND b._rid NOT IN (SELECT _rid FROM quality.rejected_rows WHERE _rid IS NOT NULL) "
                     f"GROUP BY b._file_id, b._rid")
+    con.execute(f"DROP TABLE {flags}")
 
 
 def decide(con: duckdb.DuckDBPyConnection, source: str, max_share: float, accept: list[str], key: bytes) -> GateReport:

@@ -55,26 +55,57 @@ def build_suite(source: str, types: set[str] | None = None):
     return gx.ExpectationSuite(name=spec["name"], expectations=expectations, meta=spec.get("meta"))
 
 
+def flag_suite(source: str):
+    """The suite GX checks the batch's flags table with (gate.flag_batch): for each rule-book
+    expectation, in order, "its flag column is false on every row". The meta keeps the rule book's
+    reason code, position and expectation type, so results read as the rule book's."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from assets.quality.rulebook import flag_column, rules
+
+    spec = suite_json(source)
+    expectations = [ExpectationConfiguration(
+        type="expect_column_values_to_be_in_set", kwargs={"column": flag_column(r), "value_set": [False]},
+        meta={"reason_code": r.reason_code, "position": r.position, "rule_book_type": r.type, "rule": r.description},
+    ).to_domain_obj() for r in rules(source)]
+    return gx.ExpectationSuite(name=f"{spec['name']}_flags", expectations=expectations, meta=spec.get("meta"))
+
+
 def validate_table(database: Path, schema: str, table: str, source: str,
                    types: set[str] | None = None) -> list[ExpectationOutcome]:
-    """Run the source's suite on schema.table of the DuckDB file with GX's SQL engine.
-    The caller must not hold a read-write connection to the file in another process."""
+    """Run the source's suite as written on schema.table of the DuckDB file with GX's SQL engine (each
+    expectation scans the rows itself). The caller must not hold a read-write connection to the file
+    in another process."""
+    return _validate(database, schema, table, source, build_suite(source, types))
+
+
+def validate_flags(database: Path, table: str, source: str) -> list[ExpectationOutcome]:
+    """Run the flag suite on the batch's flags table main.<table> (the pipeline's one-pass gate)."""
+    return _validate(database, "main", table, source, flag_suite(source))
+
+
+def _validate(database: Path, schema: str, table: str, source: str, suite) -> list[ExpectationOutcome]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import StaticPool
 
     _install_patch()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    # NullPool: every connection closes on release, so no DuckDB handle outlives the validation
-    # (an open one would keep the pipeline's own connection, with its settings, from opening the file).
+    # One connection for the whole validation (opening the file costs ~30 ms, and GX asks for a
+    # connection per query), closed by dispose() below: no DuckDB handle outlives the validation,
+    # or it would keep the pipeline's own connection, with its settings, from opening the file.
     datasource = context.data_sources.add_sql(name=f"warehouse_{source}", connection_string=f"duckdb:///{database}",
-                                              kwargs={"poolclass": NullPool})
-    asset = datasource.add_table_asset(name=table, table_name=table, schema_name=schema)
-    batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
-    suite = build_suite(source, types)
-    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+                                              kwargs={"poolclass": StaticPool})
+    try:
+        asset = datasource.add_table_asset(name=table, table_name=table, schema_name=schema)
+        batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+        result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+    finally:  # the datasource's engine (asset checks) and the execution engine's own
+        datasource.get_execution_engine().engine.dispose()
+        datasource.get_engine().dispose()
     outcomes = []
     for r in result.results:
         res = r.result or {}
@@ -83,8 +114,9 @@ def validate_table(database: Path, schema: str, table: str, source: str,
         if error is None:  # GX nests per-metric exception info when a metric fails
             nested = [v for v in r.exception_info.values() if isinstance(v, dict) and v.get("raised_exception")]
             error = nested[0]["exception_message"] if nested else None
+        meta = r.expectation_config.meta
         outcomes.append(ExpectationOutcome(
-            position=r.expectation_config.meta["position"], reason_code=r.expectation_config.meta["reason_code"], type=r.expectation_config.type,
+            position=meta["position"], reason_code=meta["reason_code"], type=meta.get("rule_book_type", r.expectation_config.type),
             success=bool(r.success), unexpected_count=None if unexpected is None else int(unexpected),
             element_count=res.get("element_count"), error=error))
     return sorted(outcomes, key=lambda o: o.position)
