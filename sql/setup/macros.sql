@@ -47,8 +47,11 @@ CREATE OR REPLACE MACRO cbp_check_digit_at(s, shift) AS
 
 CREATE OR REPLACE MACRO cbp_check_digit(base10) AS cbp_check_digit_at(base10, 0);
 
+-- Total, like every macro a rule uses: the gate evaluates each rule on every row of a batch in one
+-- scan (assets/quality/rulebook.py), not only on the rows an earlier conjunct lets through, so an
+-- entry number such as '１２３...' (full-width digits) must give false or NULL, never a cast error.
 CREATE OR REPLACE MACRO entry_number_check_digit_ok(s) AS
-    cbp_check_digit_at(s, CAST(s[4] = '-' AS INTEGER)) = CAST(right(s, 1) AS INTEGER);
+    cbp_check_digit_at(s, CAST(s[4] = '-' AS INTEGER)) = TRY_CAST(right(s, 1) AS INTEGER);
 
 -- Importer of record: IRS number (EIN + 2-char suffix), CBP-assigned number, or SSN.
 CREATE OR REPLACE MACRO importer_number_format_ok(s) AS
