@@ -53,8 +53,9 @@ def dagster_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("dagster_home")
     old = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
-    # The suite's runs draw a few small months each: starting drawing workers costs more than it saves
-    # there (make test took 76 min with them, CI log of 2026-12-02). test_workers.py covers the workers;
+    # The suite's runs draw a few small months each, several runs at once in some tests: make test took
+    # 76 min with a worker per CPU against 66 min before the workers (fresh-clone CI logs of 2026-12-02),
+    # so the suite draws in the run's own process, as before. test_workers.py covers the workers;
     # make bench-smoke runs the pipeline with the default (one per CPU).
     os.environ.setdefault("EXAM_RISK_DRAWING_WORKERS", "1")
     yield home
