@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets.quality.rulebook import suite_json
+from assets.quality.rulebook import flag_column, rules, suite_json
 
 _patched = False
 
@@ -61,8 +61,6 @@ def flag_suite(source: str):
     reason code, position and expectation type, so results read as the rule book's."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    from assets.quality.rulebook import flag_column, rules
 
     spec = suite_json(source)
     expectations = [ExpectationConfiguration(

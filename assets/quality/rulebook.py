@@ -34,31 +34,31 @@ class Rule:
         if self.type == "unexpected_rows_expectation":
             # GX fills the query with str.format: {batch} is the batch, {{ and }} are literal braces.
             return self.kwargs["unexpected_rows_query"].format(batch=batch)
+        return f"SELECT * FROM {batch} WHERE {self._column_predicate()}"
+
+    def _column_predicate(self) -> str:
+        """The row condition of a built-in column expectation: true where GX finds the value unexpected."""
         column = '"' + self.kwargs["column"] + '"'
         if self.type == "expect_column_values_to_not_be_null":
-            return f"SELECT * FROM {batch} WHERE {column} IS NULL"
+            return f"{column} IS NULL"
         if self.type == "expect_column_values_to_be_in_set":
             # GX's map expectations skip NULLs; a required column pairs this with not_be_null.
             values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in self.kwargs["value_set"])
-            return f"SELECT * FROM {batch} WHERE {column} IS NOT NULL AND {column} NOT IN ({values})"
+            return f"{column} IS NOT NULL AND {column} NOT IN ({values})"
         raise ValueError(f"no row-level selection known for expectation type {self.type!r}")
 
     def flag_sql(self, batch: str) -> str:
         """A boolean over one row of `batch` (never NULL): does this expectation find the row unexpected?
         A query `SELECT * FROM {batch} WHERE p` becomes `p` itself, so every flag of a batch is computed
         in the same scan; any other query is matched back to its rows by (_file_id, _row)."""
-        if self.type == "expect_column_values_to_not_be_null":
-            return f'("{self.kwargs["column"]}" IS NULL)'
-        if self.type == "unexpected_rows_expectation":
-            query = self.kwargs["unexpected_rows_query"]
-            where = re.fullmatch(r"\s*SELECT \* FROM \{batch\} WHERE (.+)", query, re.S | re.I)
-            if where is None:
-                return (f"EXISTS (SELECT 1 FROM ({query.format(batch=batch)}) AS u "
-                        f"WHERE u._file_id = b._file_id AND u._row = b._row)")
-            predicate = where.group(1).replace("{{", "{").replace("}}", "}").replace("{batch}", batch)
-            return f"coalesce(({predicate}), false)"
-        # The remaining types select `SELECT * FROM batch WHERE <predicate>`: keep the predicate.
-        predicate = self.unexpected_rows_sql(batch).split(" WHERE ", 1)[1]
+        if self.type != "unexpected_rows_expectation":
+            return f"coalesce(({self._column_predicate()}), false)"
+        query = self.kwargs["unexpected_rows_query"]
+        where = re.fullmatch(r"\s*SELECT \* FROM \{batch\} WHERE (.+)", query, re.S | re.I)
+        if where is None:
+            return (f"EXISTS (SELECT 1 FROM ({query.format(batch=batch)}) AS u "
+                    f"WHERE u._file_id = b._file_id AND u._row = b._row)")
+        predicate = where.group(1).replace("{{", "{").replace("}}", "}").replace("{batch}", batch)
         return f"coalesce(({predicate}), false)"
 
 
@@ -94,7 +94,7 @@ def flags_sql(source: str, batch: str) -> str:
     flags = ", ".join(f"{r.flag_sql(batch)} AS {flag_column(r)}" for r in rules(source))
     first = "CASE " + " ".join(f"WHEN {flag_column(r)} THEN {r.position}" for r in rules(source)) + " END"
     return (f"SELECT *, {first} AS first_rule FROM "
-            f"(SELECT _file_id, _row, _rid, {flags} FROM (SELECT * FROM {batch}) AS b)")
+            f"(SELECT _file_id, _row, _rid, {flags} FROM {batch} AS b)")
 
 
 def first_reason_sql(source: str, flags: str) -> str:
