@@ -44,6 +44,13 @@ class Paths:
                 "--reports", str(self.reports)]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first (a stable sort: each module's tests keep their order). pytest-xdist hands out
+    whole modules in this order (pyproject.toml), so the long scenario modules start at once, side by
+    side, instead of one of them starting last and running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def dagster_home(tmp_path_factory) -> Path:
     """One persistent Dagster instance for the session's CLI runs (pipelines/instance.py), never the

@@ -5,6 +5,7 @@ import os
 from datetime import datetime, timezone
 
 import dagster as dg
+import pytest
 
 from assets.resources import PipelineSettings
 from pipelines.automation import new_complete_files
@@ -61,6 +62,7 @@ def test_schedules():
     assert daily_ingest_schedule.job_name == "exam_risk_ingest"
 
 
+@pytest.mark.slow
 def test_open_months_sensor_turns_each_ingest_run_into_month_range_runs(paths, tmp_path):
     """The sensor reads what a real ingest run's staging step reported: one months run per
     contiguous range of the months it opened, a publication run when it opened none. The months are

@@ -152,6 +152,7 @@ def _cli(paths, *extra):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(paths):
     _publish_good(paths)
     before = paths.analytics.read_bytes()
@@ -175,6 +176,7 @@ def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(pat
     assert analytics_tables(paths.analytics) != tables_before
 
 
+@pytest.mark.slow
 def test_a_blocked_file_stops_blocking_once_replaced_or_removed(paths):
     _publish_good(paths)
     bad_path = write_csv(paths.landing / "entries" / "entries_2026-04.csv",
@@ -192,6 +194,7 @@ def test_a_blocked_file_stops_blocking_once_replaced_or_removed(paths):
         assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchone()[0] == 45
 
 
+@pytest.mark.slow
 def test_accepting_a_blocked_file_loads_its_valid_rows(paths):
     _publish_good(paths)
     write_csv(paths.landing / "entries" / "entries_2026-04.csv", [entry(200, port_code="9999")] + good_entries(range(300, 305)))

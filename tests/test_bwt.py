@@ -85,6 +85,7 @@ def _table(path, sql):
         return con.sql(sql).pl()
 
 
+@pytest.mark.slow
 def test_a_truncated_delivery_fails_alone_and_changes_nothing_else(paths):
     _deliver(paths, (SEP17.name, SEP17.read_bytes()), (SEP09.name, SEP09.read_bytes()))
     assert paths.run().exit_code == 0

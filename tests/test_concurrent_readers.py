@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import pytest
 
 from landing_builders import entry, exam, good_entries, write_csv
 from pipelines.sample_data import generate
@@ -43,6 +44,7 @@ READER = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_readers_see_whole_publications_while_runs_publish(paths, tmp_path):
     generate(paths.landing, entries=20_000, seed=9)
     assert paths.run().exit_code == 0

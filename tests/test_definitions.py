@@ -126,3 +126,14 @@ def test_every_step_belongs_to_a_benchmark_stage():
     graph = defs.resolve_asset_graph()
     steps = {graph.get(k).assets_def.node_def.name for k in graph.get_all_asset_keys()}
     assert {s: stage_of(s) for s in steps}
+
+
+def test_importing_the_definitions_leaves_the_heavy_libraries_to_the_steps_that_use_them():
+    """Every step process of the multiprocess executor, the UI, the daemon and each CLI run import
+    the definitions first: matplotlib, numba and Great Expectations (about 3.5 s of imports) are
+    imported by the assets that draw, estimate or validate, not by the import of the graph."""
+    code = ("import sys, pipelines.definitions; "
+            "print(' '.join(m for m in ('matplotlib', 'numba', 'great_expectations', 'scipy') if m in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

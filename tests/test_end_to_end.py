@@ -125,6 +125,7 @@ def test_generator_ground_truth(generated):
     assert abs(stored["effects"]["base_exam_rate_by_mode"]["11"] - 1 / 33) < 1e-12
 
 
+@pytest.mark.slow
 def test_a_run_that_stopped_half_way_is_simply_run_again(generated, paths, tmp_path):
     """Stop after ingest (files stored, not yet through the gate) with a half-built analytics file left
     behind; the next run finishes the job and publishes what a clean run publishes."""

@@ -40,6 +40,7 @@ def months_of(entries: pl.DataFrame, keys: pl.Series) -> set[str]:
     return set(entries.filter(pl.col("key").is_in(keys.str.replace_all("-", "").implode()))["month"])
 
 
+@pytest.mark.slow
 def test_new_month_late_exam_and_ctpat_export_rebuild_only_their_months(delivery, paths, tmp_path):
     for source in ("entries", "exams", "ctpat", "bwt"):
         shutil.copytree(delivery / source, paths.landing / source, dirs_exist_ok=True)

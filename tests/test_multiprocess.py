@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import TEST_KEY
 from pipelines.sample_data import generate
@@ -24,12 +25,13 @@ def dagster_job(job: str, env: dict, config: Path, tags: dict | None = None) -> 
 
 
 def finished(process: subprocess.Popen) -> str:
-    log, _ = process.communicate(timeout=900)
+    log, _ = process.communicate(timeout=1800)  # beside other test workers on two cores
     assert process.returncode == 0, log[-3000:]
     assert "RUN_SUCCESS" in log and "Could not set lock" not in log
     return log
 
 
+@pytest.mark.slow
 def test_multiprocess_ingest_then_a_backfill_of_several_months(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -6,6 +6,9 @@ new file into a staging folder; `publication` then checks that every drawn file 
 renames the analyst file and moves the drawn files. A failure before that leaves the published
 marts, charts and reports as they were ("nothing was published"). A run without a new analyst file
 (a redraw from the UI) draws from the published file straight into place.
+
+The drawing modules (matplotlib) are imported by the assets that draw: every step process of the
+multiprocess executor, the UI and the daemon import this module, and most of them never draw.
 """
 
 
@@ -19,10 +22,8 @@ import duckdb
 
 from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
-from assets.reports.charts import draw_border_wait_charts, draw_monthly_charts
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
                                   write_text)
-from assets.reports.report import build_monthly_reports, report_months
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
 
@@ -45,6 +46,8 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
           description="Per local month: exam rate by mode (certified vs uncertified, Wilson intervals) and "
                       "release-time distributions, as PNG under the reports folder.")
 def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    from assets.reports.charts import draw_monthly_charts
+
     d = drawing(settings, context.run_id)
     marker = ".monthly_charts_drawn.json"
     months, publications = months_to_redraw(d.marts, d.published / marker)
@@ -58,6 +61,8 @@ def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings
           description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
                       "crossings, as PNG under reports/border_waits/.")
 def border_wait_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    from assets.reports.charts import draw_border_wait_charts
+
     d = drawing(settings, context.run_id)
     written = draw_border_wait_charts(d.marts, d.out)
     return dg.MaterializeResult(metadata={"charts": len(written), "folder": str(Path(settings.reports) / "border_waits")})
@@ -89,6 +94,8 @@ class ReportConfig(dg.Config):
           description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
                       "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes).")
 def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings) -> dg.MaterializeResult:
+    from assets.reports.report import build_monthly_reports, report_months
+
     d = drawing(settings, context.run_id)
     marker = ".monthly_reports_written.json"
     rebuilt, publications = months_to_redraw(d.marts, d.published / marker)

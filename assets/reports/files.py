@@ -8,9 +8,10 @@ import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import matplotlib.pyplot as plt
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, not by every step's process
+    from matplotlib.figure import Figure
 
 
 @contextmanager
@@ -25,9 +26,11 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-def save_figure(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     with replaced_on_success(path) as partial:
         fig.savefig(partial, dpi=110)
+    import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 

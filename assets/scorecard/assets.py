@@ -1,5 +1,8 @@
 """The CTPAT benefit scorecard, estimated from the warehouse facts (published as
-marts.ctpat_benefits, marts.ctpat_benefit_sensitivity and marts.ctpat_claims)."""
+marts.ctpat_benefits, marts.ctpat_benefit_sensitivity and marts.ctpat_claims).
+
+The estimators (numba's compiled loops) are imported by the asset that runs them: every step process
+of the multiprocess executor, the UI and the daemon import this module, and most never estimate."""
 
 import time
 
@@ -9,8 +12,6 @@ import polars as pl
 
 from assets.partitions import listed_months
 from assets.resources import WAREHOUSE_POOL, Warehouse
-from assets.scorecard.benefits import COLUMNS, scorecard
-from assets.scorecard.claims import claims
 from assets.specs import spec
 from assets.models import MONTH_MARTS, ensure_month_tables
 
@@ -38,6 +39,9 @@ MODEL = spec("scorecard", "ctpat_benefit_estimates")
 def ctpat_benefit_estimates(warehouse: Warehouse) -> dg.MaterializeResult:
     """Rows for the months rebuilt since the last publication (every month when the scorecard's
     definition changed), every border-wait month, and ALL; then every claim from the whole table."""
+    from assets.scorecard.benefits import COLUMNS, scorecard
+    from assets.scorecard.claims import claims
+
     started = time.perf_counter()
     with warehouse.session() as con:
         ensure_month_tables(con)

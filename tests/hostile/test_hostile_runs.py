@@ -136,6 +136,7 @@ def test_a_missing_landing_zone_is_an_error_not_an_empty_publication(paths):
     assert paths.run().exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_publication_that_cannot_complete_publishes_nothing(paths):
     _good_landing(paths)
     assert paths.run().exit_code == 0
