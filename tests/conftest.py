@@ -45,11 +45,10 @@ class Paths:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Modules holding a slow test first (a stable sort: each module's tests keep their order).
-    pytest-xdist hands out whole modules in this order (pyproject.toml), so the long scenario modules
-    start at once, side by side, instead of one of them starting last and running alone at the end."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
+    """Slow tests first (a stable sort: each module's tests keep their order). pytest-xdist hands out
+    whole modules in this order (pyproject.toml), so the long scenario modules start at once, side by
+    side, instead of one of them starting last and running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True, scope="session")

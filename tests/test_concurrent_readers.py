@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-
 import pytest
 
 from landing_builders import entry, exam, good_entries, write_csv
