@@ -1,7 +1,8 @@
 """Sample landing zone generator: realistic customs entries, exams and CTPAT history with known effects.
 
 Everything is vectorised (numpy + Polars); the only Python loops run over months, time zones and
-files, never over rows. The effects the pipeline should recover are parameters, written next to the
+files, never over rows. One UTC month is generated and written at a time, from its own random
+stream, so memory holds the importers and one month whatever the period's size. The effects the pipeline should recover are parameters, written next to the
 landing folder as ``ground_truth.json``.
 
 Calibration (documented in README "Sample data"):
@@ -191,7 +192,7 @@ def _importers(rng, n: int, period: tuple[date, date], e: Effects = Effects()) -
     }).with_columns(pl.col("since", "change", "resume").cast(pl.Date))
 
 
-def _ctpat_history(imp: pl.DataFrame, rng) -> pl.DataFrame:
+def _ctpat_history(imp: pl.DataFrame) -> pl.DataFrame:
     """One IMPORTER row per status interval, plus a few carrier rows, as the CTPAT portal exports."""
     k = pl.col("kind")
     rows = []
@@ -244,31 +245,152 @@ def _local_text(frame: pl.DataFrame, col: str, zones: list[str]) -> pl.Expr:
     return pl.coalesce(exprs).alias(col)
 
 
+# Entry numbers: filer code (3 characters) + serial (7 digits) + check digit. Entry g of the whole
+# period gets h = (g * SERIAL_STEP + 1) mod (filers * SERIALS), filer h // SERIALS and serial
+# h % SERIALS: a prime step coprime with the space makes this a bijection, so numbers are unique
+# across months without remembering the ones already drawn (at any size, not only up to 10 M).
+SERIALS = 10_000_000
+SERIAL_STEP = 2_147_483_647
+
+
+@dataclasses.dataclass
+class Tally:
+    """What ground_truth.json reports of the whole period, added up one month at a time."""
+
+    entries: int = 0
+    certified: int = 0
+    examined: int = 0
+    exams: int = 0
+    corrected: int = 0
+    injected: dict = dataclasses.field(default_factory=dict)
+
+    def add_month(self, df: pl.DataFrame, exams: int, injected: dict) -> None:
+        self.entries += df.height
+        self.certified += int(df["certified"].sum())
+        self.examined += int(df["examined"].sum())
+        self.exams += exams
+        for k, v in injected.items():
+            self.injected[k] = self.injected.get(k, 0) + v
+
+
 def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: str = "2026-01",
              months: int = 6, bad_share: float = 0.002, effects: Effects = Effects(),
              progress: bool | None = None) -> dict:
-    """Write the landing zone ``out`` ({entries,exams,ctpat}/ and ground_truth.json); return the truth."""
-    rng = np.random.default_rng(seed)
-    steps = tqdm(total=6, desc="generate", unit="step", disable=not (progress or (progress is None and entries >= 1_000_000)))
+    """Write the landing zone ``out`` ({entries,exams,ctpat,bwt}/, disruptions/ with --disruptions,
+    and ground_truth.json); return the truth.
+
+    One UTC month at a time, each from its own random stream (seed, month): memory holds the
+    importers and one month, whatever the period's size, and the same arguments give the same bytes."""
+    e = effects
     month_starts = _month_starts(start, months)
     period = (month_starts[0], month_starts[-1])
     ports = _ports()
     zones = sorted(ports["time_zone"].unique().to_list())
+    imp = _importers(np.random.default_rng([seed, 0]), max(60, entries // 150), period, e)
+    filers = _filer_codes(np.random.default_rng([seed, 1]), max(20, entries // 20000))
+    spans = _arrival_spans(month_starts)
+    counts = _split(entries, spans)
+    closures = _closures(month_starts) if e.disruptions else None
+    _deliver_bwt_snapshots(out)
+    correction_month = min(1, months - 1)
+    tally, carried, first = Tally(), None, 0
+    for i in tqdm(range(months), desc="generate", unit="month",
+                  disable=not (progress or (progress is None and entries >= 1_000_000))):
+        rng = np.random.default_rng([seed, 2, i])
+        df = _month_entries(rng, imp, ports, zones, spans[i], counts[i], first, filers, e)
+        exams = _exams(df, rng, e, first_id=tally.exams)
+        df = _releases(df, exams, rng, e)
+        if closures is not None:  # its own stream: without --disruptions the files stay the same
+            df = _hold_caught_releases(df, closures, np.random.default_rng([seed, 3, i]), e)
+        fmt = "csv" if formats == "csv" else ["csv", "csv.gz", "csv", "parquet"][i % 4]
+        month = month_starts[i].strftime("%Y-%m")
+        injected = _write_entries(out / "entries", df, month, fmt, zones, rng, bad_share)
+        # An exam selected after midnight UTC on the month's last day belongs to the next month's file.
+        in_month = pl.col("selected_utc").dt.strftime("%Y-%m") == month
+        now = exams.filter(in_month) if carried is None else pl.concat([carried, exams.filter(in_month)])
+        carried = exams.filter(~in_month)
+        _write_exams(out / "exams", now, month, fmt, zones)
+        if i == correction_month:
+            tally.corrected = _write_corrections(out / "entries", df, month, zones, rng)
+        tally.add_month(df, exams.height, injected)
+        first += df.height
+    ctpat = _ctpat_history(imp)
+    export_day = month_starts[-1].strftime("%Y-%m-%d")
+    (out / "ctpat").mkdir(parents=True, exist_ok=True)
+    _write_csv(ctpat.with_columns(pl.col("tier", "valid_from", "valid_to").cast(pl.String)),
+               out / "ctpat" / f"ctpat_export_{export_day}.csv")
+    truth: dict = {"injected_rejections": {"entries": dict(sorted(tally.injected.items()))},
+                   "corrected_entries": tally.corrected, "exams": tally.exams, "ctpat_rows": ctpat.height}
+    if closures is not None:
+        truth["disruptions"] = _write_closures(out / "disruptions", closures, month_starts)
+    truth.update({
+        "seed": seed, "entries": entries, "formats": formats, "period_start": str(period[0]),
+        "period_end_exclusive": str(period[1]), "effects": dataclasses.asdict(e),
+        "causal_exam_multiplier_by_tier": e.causal_exam_multiplier,
+        "switching_importers": int(imp.filter(pl.col("kind").is_in(["joined", "suspended", "removed"])).height),
+        "certified_entry_share": tally.certified / max(tally.entries, 1),
+        "examined_entry_share": tally.examined / max(tally.entries, 1),
+    })
+    (out / "ground_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return truth
 
-    imp = _importers(rng, max(60, entries // 150), period, effects)
-    certified_kind = imp["kind"].is_in(CERTIFIED_KINDS).to_numpy()
-    imp_idx = rng.choice(len(imp), size=entries, p=(imp["volume"] / imp["volume"].sum()).to_numpy())
-    steps.update()
 
+def _filer_codes(rng, n: int) -> np.ndarray:
+    """n distinct three-character filer codes as an (n, 3) uint8 array (ASCII)."""
+    alnum = np.concatenate([LETTERS, DIGITS])
+    codes = np.unique(_chars(rng, alnum, (n * 2 + 10, 3)).view("S3").ravel())
+    if len(codes) < n:  # 36**3 = 46,656 codes: more than a 900 M-entry period asks for
+        raise ValueError(f"{n} filer codes asked for; at most {36 ** 3} exist")
+    return np.frombuffer(rng.permutation(codes)[:n].tobytes(), dtype=np.uint8).reshape(n, 3)
+
+
+def _arrival_spans(month_starts: list[date]) -> list[tuple[float, float]]:
+    """Each month's arrival window in UTC seconds: the month, less 12 hours at both ends of the
+    period (so that every arrival's local date falls inside it)."""
+    edge = [datetime.combine(m, datetime.min.time(), tzinfo=timezone.utc).timestamp() for m in month_starts]
+    lo, hi = edge[0] + 12 * 3600, edge[-1] - 12 * 3600
+    return [(max(a, lo), min(b, hi)) for a, b in zip(edge[:-1], edge[1:])]
+
+
+def _split(entries: int, spans: list[tuple[float, float]]) -> list[int]:
+    """Entries per month in proportion to the month's arrival window (arrivals are uniform over the
+    period), rounded so that they add up exactly."""
+    length = np.array([b - a for a, b in spans])
+    cumulative = np.round(entries * np.cumsum(length) / length.sum()).astype(np.int64)
+    return np.diff(cumulative, prepend=0).tolist()
+
+
+def _entry_numbers(rng, first: int, n: int, filers: np.ndarray) -> np.ndarray:
+    """Entry numbers of entries first .. first + n - 1 of the period (see SERIAL_STEP), 70 % written
+    with dashes (AAA-1234567-8), the rest without."""
+    space = len(filers) * SERIALS
+    if first + n > space:
+        raise ValueError(f"{first + n} entries do not fit {len(filers)} filer codes")
+    h = (np.arange(first, first + n, dtype=np.int64) % space * SERIAL_STEP + 1) % space
+    serial = h % SERIALS
+    digits = (serial[:, None] // 10 ** np.arange(6, -1, -1) % 10 + ord("0")).astype(np.uint8)
+    base10 = np.concatenate([filers[h // SERIALS], digits], axis=1)
+    check = (check_digits(base10) + ord("0")).astype(np.uint8)[:, None]
+    dash = np.full((n, 1), ord("-"), dtype=np.uint8)
+    plain = np.concatenate([base10, check], axis=1).view("S11").ravel().astype(str)
+    dashed = np.concatenate([base10[:, :3], dash, base10[:, 3:], dash, check], axis=1).view("S13").ravel().astype(str)
+    return np.where(rng.random(n) < 0.7, dashed, plain)
+
+
+def _month_entries(rng, imp: pl.DataFrame, ports: pl.DataFrame, zones: list[str], span: tuple[float, float],
+                   n: int, first: int, filers: np.ndarray, e: Effects) -> pl.DataFrame:
+    """One month's entries before release: importer, port, mode, arrival, status on the local date,
+    whether examined, lane and the declared fields."""
+    weight = imp["volume"].to_numpy()
+    imp_idx = rng.choice(imp.height, size=n, p=weight / weight.sum())
     # Port kind follows the importer's trade lane preference, then a port of that kind by traffic weight.
-    cert = certified_kind[imp_idx]
-    e = effects
+    cert = imp["kind"].is_in(CERTIFIED_KINDS).to_numpy()[imp_idx]
     p_sea = np.where(cert, e.certified_sea_share, e.uncertified_sea_share)
     p_land = np.where(cert, e.certified_land_share, e.uncertified_land_share)
-    u = rng.random(entries)
+    u = rng.random(n)
     kind = np.where(u < p_sea, "sea", np.where(u < p_sea + p_land, "land", "air"))
-    port_code = np.empty(entries, dtype=object)
-    mode = np.empty(entries, dtype=object)
+    port_code = np.empty(n, dtype="U4")
+    mode = np.empty(n, dtype="U2")
     for k, modes in MODE_BY_KIND.items():
         sel = kind == k
         kp = ports.filter(pl.col("kind") == k)
@@ -276,29 +398,16 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
         port_code[sel] = kp["port_code"].to_numpy()[rng.choice(len(kp), size=sel.sum(), p=w / w.sum())]
         codes, shares = zip(*modes)
         mode[sel] = np.array(codes)[rng.choice(len(codes), size=sel.sum(), p=shares)]
-
-    t0 = datetime.combine(period[0], datetime.min.time(), tzinfo=timezone.utc).timestamp()
-    t1 = datetime.combine(period[1], datetime.min.time(), tzinfo=timezone.utc).timestamp()
-    arrival_s = rng.uniform(t0 + 12 * 3600, t1 - 12 * 3600, size=entries)
-
-    filers = _strings(_chars(rng, np.concatenate([LETTERS, DIGITS]), (max(20, entries // 20000), 3)))
-    filer = filers[rng.integers(0, len(filers), size=entries)]
-    serial = rng.permutation(10_000_000)[:entries] if entries <= 10_000_000 else rng.integers(0, 10_000_000, entries)
-    base10 = np.char.add(filer, np.char.zfill(serial.astype(str), 7))
-    digits = check_digits(np.frombuffer(base10.astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10))
-    dashed = rng.random(entries) < 0.7
-    with_dash = np.char.add(np.char.add(np.char.add(np.char.add(filer, "-"), np.char.zfill(serial.astype(str), 7)), "-"), digits.astype(str))
-    entry_number = np.where(dashed, with_dash, np.char.add(base10, digits.astype(str)))
-    steps.update()
+    arrival_s = rng.uniform(span[0], span[1], size=n)
 
     df = pl.DataFrame({
-        "entry_number": entry_number, "importer_idx": imp_idx, "port_code": port_code.astype(str),
-        "mode_of_transport": mode.astype(str), "arrival_utc": (arrival_s * 1e6).astype("int64"),
+        "entry_number": _entry_numbers(rng, first, n, filers), "importer_idx": imp_idx, "port_code": port_code,
+        "mode_of_transport": mode, "arrival_utc": (arrival_s * 1e6).astype("int64"),
     }).with_columns(pl.col("arrival_utc").cast(pl.Datetime("us", "UTC")))
-    df = df.join(ports.select("port_code", "time_zone"), on="port_code", how="left")
+    df = df.join(ports.select("port_code", "time_zone"), on="port_code", how="left", maintain_order="left")
     df = df.with_columns(pl.coalesce([pl.when(pl.col("time_zone") == tz).then(
         pl.col("arrival_utc").dt.convert_time_zone(tz).dt.replace_time_zone(None).dt.date()) for tz in zones]).alias("local_date"))
-    df = df.with_columns(imp[df["importer_idx"]].drop("volume"))
+    df = df.with_columns(imp[imp_idx].drop("volume"))
     certified, tier = _status_expr()
     df = df.with_columns(certified.alias("certified"), tier.alias("tier"))
 
@@ -306,8 +415,7 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     mult = pl.col("tier").cast(pl.String).replace_strict(e.certified_exam_multiplier_by_tier, default=1.0, return_dtype=pl.Float64)
     truck = pl.col("mode_of_transport") == "30"
     fast_p = pl.when(pl.col("certified")).then(e.fast_share_certified).otherwise(e.fast_share_uncertified)
-    n = entries
-    df = df.with_columns(
+    return df.with_columns(
         (pl.Series(rng.random(n)) < base_rate * mult.fill_null(1.0) * pl.col("risk")).alias("examined"),
         pl.when(~truck).then(pl.lit(None, pl.String))
         .when(pl.Series(rng.random(n)) < 0.05).then(pl.lit(None, pl.String))
@@ -319,41 +427,23 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
         pl.Series(np.array(HTS)[rng.integers(0, len(HTS), n)]).alias("hts_number"),
         pl.Series(np.round(rng.lognormal(9.5, 1.2, n), 2)).alias("entered_value_usd"),
     )
-    steps.update()
 
-    exams = _exams(df, rng, e)
-    steps.update()
-    # Release waits for the last completed exam; unexamined release depends on mode.
-    release_median = pl.col("mode_of_transport").replace_strict({"30": 2.0, "20": 6.0, "11": 30.0, "10": 40.0, "40": 5.0}, return_dtype=pl.Float64)
+
+def _releases(df: pl.DataFrame, exams: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:
+    """Release waits for the last completed exam; an unexamined release depends on the mode. An entry
+    with an unfinished exam, and a few others, stay open (no release)."""
+    release_median = pl.col("mode_of_transport").replace_strict(
+        {"30": 2.0, "20": 6.0, "11": 30.0, "10": 40.0, "40": 5.0}, return_dtype=pl.Float64)
     last_done = exams.group_by("entry_number").agg(
         pl.col("completed_utc").max().alias("last_done"), pl.col("completed_utc").null_count().alias("undone"))
-    df = df.join(last_done, on="entry_number", how="left")
+    df = df.join(last_done, on="entry_number", how="left", maintain_order="left")
+    n = df.height
     release_h = pl.Series(rng.lognormal(0.0, 0.6, n)) * release_median * \
         pl.when(pl.col("certified")).then(e.certified_release_multiplier).otherwise(1.0)
     release = pl.max_horizontal(pl.col("arrival_utc") + pl.duration(microseconds=(release_h * 3.6e9).cast(pl.Int64)),
                                 pl.col("last_done") + pl.duration(minutes=30))
     is_open = (pl.Series(rng.random(n)) < e.open_entry_share) | (pl.col("undone").fill_null(0) > 0)
-    df = df.with_columns(pl.when(is_open).then(None).otherwise(release).alias("release_utc"))
-
-    closures = _closures(month_starts) if e.disruptions else None
-    if closures is not None:  # its own random stream: without --disruptions the files stay byte-identical
-        df = _hold_caught_releases(df, closures, np.random.default_rng([seed, 12]), e)
-    importer_numbers = imp["importer_number"].to_numpy()
-    df = df.with_columns(pl.Series("importer_number", importer_numbers[imp_idx]))
-    truth = _write_landing(out, df, exams, _ctpat_history(imp, rng), formats, month_starts, zones, rng, bad_share, steps)
-    if closures is not None:
-        truth["disruptions"] = _write_closures(out / "disruptions", closures, month_starts)
-    steps.close()
-    truth.update({
-        "seed": seed, "entries": entries, "formats": formats, "period_start": str(period[0]),
-        "period_end_exclusive": str(period[1]), "effects": dataclasses.asdict(effects),
-        "causal_exam_multiplier_by_tier": effects.causal_exam_multiplier,
-        "switching_importers": int(imp.filter(pl.col("kind").is_in(["joined", "suspended", "removed"])).height),
-        "certified_entry_share": float(df["certified"].mean()),
-        "examined_entry_share": float(df["examined"].mean()),
-    })
-    (out / "ground_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
-    return truth
+    return df.with_columns(pl.when(is_open).then(None).otherwise(release).alias("release_utc")).drop("last_done", "undone")
 
 
 # Generated closures: (event_id, port_code, cause, month index, day, hour UTC, hours closed). A hurricane
@@ -382,7 +472,7 @@ def _hold_caught_releases(df: pl.DataFrame, closures: pl.DataFrame, rng, e: Effe
     not released before closing) are released only after reopening: log-normal hours with median
     e.resumption_hours_median, certified ones times e.certified_resumption_multiplier. Open entries
     stay open. Each generated port has one closure, so an entry is caught at most once here."""
-    caught = df.join(closures, on="port_code", how="inner").filter(
+    caught = df.join(closures, on="port_code", how="inner", maintain_order="left").filter(
         (pl.col("arrival_utc") >= pl.col("closed_utc") - pl.duration(hours=168))
         & (pl.col("arrival_utc") < pl.col("reopened_utc"))
         & (pl.col("release_utc").is_null() | (pl.col("release_utc") >= pl.col("closed_utc"))))
@@ -390,7 +480,7 @@ def _hold_caught_releases(df: pl.DataFrame, closures: pl.DataFrame, rng, e: Effe
         caught["certified"].to_numpy(), e.certified_resumption_multiplier, 1.0)
     held = caught.select("entry_number", pl.when(pl.col("release_utc").is_not_null()).then(
         pl.col("reopened_utc") + pl.duration(microseconds=pl.Series((hours * 3.6e9).astype("int64")))).alias("held"))
-    return (df.join(held, on="entry_number", how="left")
+    return (df.join(held, on="entry_number", how="left", maintain_order="left")
             .with_columns(pl.coalesce("held", "release_utc").alias("release_utc")).drop("held"))
 
 
@@ -412,8 +502,9 @@ def _write_closures(folder: Path, closures: pl.DataFrame, month_starts: list[dat
             "first_announced_reopening_hours_early": CORRECTION_HOURS}
 
 
-def _exams(df: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:
-    """One or two exams per examined entry, with queue (selected -> started) and dwell times."""
+def _exams(df: pl.DataFrame, rng, e: Effects, first_id: int = 0) -> pl.DataFrame:
+    """One or two exams per examined entry, with queue (selected -> started) and dwell times; exam ids
+    are numbered from first_id (the exams of earlier months)."""
     ex = df.filter("examined").select("entry_number", "arrival_utc", "certified", "time_zone")
     second = ex.filter(pl.Series(rng.random(len(ex)) < 0.25))
     ex = pl.concat([ex, second])
@@ -437,7 +528,7 @@ def _exams(df: pl.DataFrame, rng, e: Effects) -> pl.DataFrame:
         pl.when("completed").then(pl.col("started_utc") + us(dwell_h)).alias("completed_utc"),
         pl.when("completed").then(pl.col("outcome")).alias("outcome"),
     )
-    return exams.with_row_index("seq").with_columns(
+    return exams.with_row_index("seq", offset=first_id).with_columns(
         pl.format("EX{}", pl.col("seq").cast(pl.String).str.zfill(9)).alias("exam_id")).drop("seq")
 
 
@@ -462,56 +553,49 @@ DEFECT_COLUMN = {"bad_check_digit": "entry_number", "unknown_port": "port_code",
                  "release_before_arrival": "release_at"}
 
 
-def _write_landing(out, df, exams, ctpat, formats, month_starts, zones, rng, bad_share, steps) -> dict:
+def _deliver_bwt_snapshots(out: Path) -> None:
+    """Border wait times are not generated: the real CBP snapshots bundled with the project are delivered."""
     for sub in ("entries", "exams", "ctpat", "bwt"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    land = out
-    # Border wait times are not generated: the real CBP snapshots bundled with the project are delivered.
-    for snapshot in resources.files("assets.reference").joinpath("bwt_snapshots").iterdir():
+    for snapshot in sorted(resources.files("assets.reference").joinpath("bwt_snapshots").iterdir(), key=lambda p: p.name):
         if snapshot.name.endswith(".xml"):
-            (land / "bwt" / snapshot.name).write_bytes(snapshot.read_bytes())
-    entries_txt = df.with_columns(
-        _local_text(df, "arrival_utc", zones).alias("arrival_at"), _local_text(df, "release_utc", zones).alias("release_at"),
-        pl.col("entered_value_usd").cast(pl.String))
-    exams_txt = exams.with_columns(
-        _local_text(exams, "selected_utc", zones).alias("selected_at"),
-        _local_text(exams, "started_utc", zones).alias("started_at"),
-        _local_text(exams, "completed_utc", zones).alias("completed_at"))
-    month_of = lambda c: pl.col(c).dt.strftime("%Y-%m")  # noqa: E731  (UTC month: extracts are cut by UTC day)
-    injected: dict[str, int] = {}
-    files = []
-    for i, m0 in enumerate(month_starts[:-1]):
-        month = m0.strftime("%Y-%m")
-        fmt = "csv" if formats == "csv" else ["csv", "csv.gz", "csv", "parquet"][i % 4]
-        part = entries_txt.filter(month_of("arrival_utc") == month)
-        if fmt == "parquet":
-            frame = part.select(*[c for c in ENTRY_COLUMNS if c not in ("arrival_at", "release_at", "entered_value_usd")],
-                                pl.col("entered_value_usd").cast(pl.Float64),
-                                pl.col("arrival_utc").alias("arrival_at"), pl.col("release_utc").alias("release_at"))
-            frame.select(ENTRY_COLUMNS).write_parquet(land / "entries" / f"entries_{month}.parquet")
-        else:
-            part, counts = _inject_defects(part, rng, bad_share)
-            for k, v in counts.items():
-                injected[k] = injected.get(k, 0) + v
-            _write_csv(part.select(ENTRY_COLUMNS), land / "entries" / f"entries_{month}.{fmt}")
-        files.append(f"entries_{month}.{fmt}")
-        ex = exams_txt.filter(month_of("selected_utc") == month).select(EXAM_COLUMNS)
-        _write_csv(ex, land / "exams" / f"exams_{month}.{'csv.gz' if fmt == 'csv.gz' else 'csv'}")
-    # A correction file: brokers re-transmit some entries of the second month with a later release.
-    corr_month = month_starts[min(1, len(month_starts) - 2)].strftime("%Y-%m")
-    base = df.filter((month_of("arrival_utc") == corr_month) & pl.col("release_utc").is_not_null())
-    corr = base.sample(fraction=0.01, seed=int(rng.integers(1 << 31)))
+            (out / "bwt" / snapshot.name).write_bytes(snapshot.read_bytes())
+
+
+def _entry_text(df: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
+    return df.with_columns(_local_text(df, "arrival_utc", zones).alias("arrival_at"),
+                           _local_text(df, "release_utc", zones).alias("release_at"),
+                           pl.col("entered_value_usd").cast(pl.String))
+
+
+def _write_entries(folder: Path, df: pl.DataFrame, month: str, fmt: str, zones: list[str], rng,
+                   bad_share: float) -> dict:
+    """The month's entries file; CSV ones carry injected defects (Parquet is typed: none). Returns
+    the defects injected, by reason code."""
+    if fmt == "parquet":
+        df.select(*[pl.col(c) for c in ENTRY_COLUMNS if c not in ("arrival_at", "release_at", "entered_value_usd")],
+                  pl.col("entered_value_usd").cast(pl.Float64),
+                  pl.col("arrival_utc").alias("arrival_at"), pl.col("release_utc").alias("release_at")) \
+            .select(ENTRY_COLUMNS).write_parquet(folder / f"entries_{month}.parquet")
+        return {}
+    part, injected = _inject_defects(_entry_text(df, zones), rng, bad_share)
+    _write_csv(part.select(ENTRY_COLUMNS), folder / f"entries_{month}.{fmt}")
+    return injected
+
+
+def _write_exams(folder: Path, exams: pl.DataFrame, month: str, fmt: str, zones: list[str]) -> None:
+    text = exams.with_columns(_local_text(exams, c, zones).alias(c.replace("_utc", "_at"))
+                              for c in ("selected_utc", "started_utc", "completed_utc"))
+    _write_csv(text.select(EXAM_COLUMNS), folder / f"exams_{month}.{'csv.gz' if fmt == 'csv.gz' else 'csv'}")
+
+
+def _write_corrections(folder: Path, df: pl.DataFrame, month: str, zones: list[str], rng) -> int:
+    """A correction file: brokers re-transmit 1 % of the month's released entries with a later release."""
+    released = df.filter(pl.col("release_utc").is_not_null())
+    corr = released.sample(fraction=0.01, seed=int(rng.integers(1 << 31)))
     corr = corr.with_columns(pl.col("release_utc") + pl.duration(hours=6))
-    corr_txt = corr.with_columns(_local_text(corr, "arrival_utc", zones).alias("arrival_at"),
-                                 _local_text(corr, "release_utc", zones).alias("release_at"),
-                                 pl.col("entered_value_usd").cast(pl.String))
-    _write_csv(corr_txt.select(ENTRY_COLUMNS), land / "entries" / f"entries_{corr_month}_corrections.csv")
-    export_day = month_starts[-1].strftime("%Y-%m-%d")
-    _write_csv(ctpat.with_columns(pl.col("tier").cast(pl.String), pl.col("valid_from").cast(pl.String),
-                                  pl.col("valid_to").cast(pl.String)), land / "ctpat" / f"ctpat_export_{export_day}.csv")
-    steps.update()
-    return {"injected_rejections": {"entries": injected}, "corrected_entries": len(corr),
-            "exams": len(exams), "ctpat_rows": len(ctpat)}
+    _write_csv(_entry_text(corr, zones).select(ENTRY_COLUMNS), folder / f"entries_{month}_corrections.csv")
+    return corr.height
 
 
 def _inject_defects(part: pl.DataFrame, rng, share: float) -> tuple[pl.DataFrame, dict]:
