@@ -17,7 +17,7 @@ export EXAM_RISK_PSEUDONYM_KEY_FILE ?= $(KEY_FILE)
 # The persistent Dagster instance of the CLI, the UI and the daemon (pipelines/instance.py).
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: setup demo test lock dev clean bench bench-smoke notebook
+.PHONY: setup demo test lock dev clean bench bench-100m bench-smoke notebook
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ BENCH_ENTRIES ?= 10000000
 BENCH_REPEAT  ?= 3
 bench: setup
 	$(PY) -m pipelines bench --entries $(BENCH_ENTRIES) --repeat $(BENCH_REPEAT) --data $(DATA)/bench
+
+# generate and one run at 10 M and 100 M entries over 30 months, with peak memory: bench/results/scale.json.
+# Not in CI: it takes hours and about 30 GB of disk under data/bench-scale (deleted as it goes).
+bench-100m: setup
+	$(PY) -m pipelines bench-scale --sizes 10000000 100000000 --start 2024-01 --months 30 --data $(DATA)/bench-scale
 
 # Every part of the benchmark on 200 k entries over 3 months, once: keeps it from rotting (CI).
 bench-smoke: setup

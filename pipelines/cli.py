@@ -1,4 +1,4 @@
-"""Command line: `python -m pipelines generate|run|bench|bench-bwt`. Exit codes of `run`: 0 published, 2 the quality
+"""Command line: `python -m pipelines generate|run|claims|bench|bench-scale|bench-bwt`. Exit codes of `run`: 0 published, 2 the quality
 gate blocked (nothing published), 1 any other failure; always with a one-line reason."""
 
 from __future__ import annotations
@@ -72,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-peers", action="store_true", help="skip GX pandas and plain pandas")
     bench.add_argument("--no-incremental", action="store_true", help="skip the one-new-month measurement")
 
+    scale = sub.add_parser("bench-scale", help="time generate and one run at 10 M and 100 M entries over 30 months, "
+                                              "with peak memory (make bench-100m; hours, not in CI)")
+    scale.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 100_000_000])
+    scale.add_argument("--start", default="2024-01")
+    scale.add_argument("--months", type=int, default=30)
+    scale.add_argument("--data", type=Path, default=Path("data/bench-scale"), help="landing zones and warehouses (deleted after)")
+    scale.add_argument("--out", type=Path, default=Path("bench/results/scale.json"))
+    scale.add_argument("--keep", action="store_true", help="keep each size's landing zone and warehouse")
+
     answers = sub.add_parser("claims", help="print the answer to each CBP claim from the published marts")
     answers.add_argument("--marts", help="analyst DuckDB file ($EXAM_RISK_ANALYTICS)")
     answers.add_argument("--month", default="ALL", help="YYYY-MM, or ALL for the whole period (default)")
@@ -112,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
         bench(args.entries, args.repeat, args.out, args.data.resolve(), peers=not args.no_peers,
               incremental=not args.no_incremental, months=args.months)
+        return 0
+    if args.command == "bench-scale":
+        from bench.scale import run as bench_scale
+
+        bench_scale(args.sizes, args.start, args.months, args.data.resolve(), args.out, keep=args.keep)
         return 0
     if args.command == "claims":
         return print_claims(Path(args.marts or env("EXAM_RISK_ANALYTICS")), args.month)

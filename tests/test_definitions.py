@@ -137,3 +137,19 @@ def test_importing_the_definitions_leaves_the_heavy_libraries_to_the_steps_that_
     root = Path(__file__).resolve().parent.parent
     loaded = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_the_scale_benchmark_counts_the_memory_of_every_process_of_the_measured_tree():
+    """bench/scale.py's peak memory is the process tree's: a child holding 200 MB while its own child
+    holds 300 MB is 500 MB, and the largest single process is the 300 MB one."""
+    import sys
+
+    from bench.scale import measure
+
+    def hold(mb: int) -> str:
+        return f"block = bytearray({mb} * 2**20); block[::4096] = b'x' * len(block[::4096])"
+    grandchild = f"import time; {hold(300)}; time.sleep(2)"
+    child = f"import subprocess, sys; {hold(200)}; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
+    measured = measure([sys.executable, "-c", child])
+    assert measured["peak_tree_pss_mb"] > 500
+    assert 300 < measured["peak_single_process_rss_mb"] < 400

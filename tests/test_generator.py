@@ -63,3 +63,25 @@ def test_crude_and_mode_adjusted_comparisons_differ(calibrated):
     sea_share = entries.group_by("ctpat_status").agg(pl.col("mode_of_transport").is_in(["10", "11"]).mean())
     share = dict(sea_share.iter_rows())
     assert share["CERTIFIED"] > share["UNCERTIFIED"] + 0.2
+
+
+def test_months_are_generated_one_at_a_time_with_numbers_unique_across_them(tmp_path):
+    """The streaming generator: every month's entries arrive in that month, entry numbers and exam ids
+    are unique over the whole period (each month draws from its own stream), every exam's entry exists,
+    and the months add up to the entries asked for."""
+    truth = generate(tmp_path, entries=24_000, seed=9, formats="csv", months=13, start="2025-06")
+    entries, exams, _ = entries_and_exams(tmp_path)
+    raw = pl.concat([pl.read_csv(p, infer_schema=False) for p in sorted((tmp_path / "entries").glob("entries_????-??.csv"))])
+    assert raw.height == truth["entries"] == 24_000
+    assert raw["entry_number"].str.replace_all("-", "").n_unique() == raw.height
+    exam_rows = pl.concat([pl.read_csv(p, infer_schema=False) for p in sorted((tmp_path / "exams").glob("*.csv"))])
+    assert exam_rows.height == truth["exams"] and exam_rows["exam_id"].n_unique() == exam_rows.height
+    months = raw.select(pl.col("arrival_at").str.slice(0, 7).alias("m"))["m"].unique().sort().to_list()
+    assert len(months) == 13 and months[0] == "2025-06" and months[-1] == "2026-06"
+    # Each file holds the exams selected in its UTC month, including those of the previous month's entries.
+    for path in sorted((tmp_path / "exams").glob("*.csv")):
+        selected = pl.read_csv(path, infer_schema=False)["selected_at"].str.to_datetime("%Y-%m-%dT%H:%M:%S%:z")
+        assert set(selected.dt.convert_time_zone("UTC").dt.strftime("%Y-%m")) == {path.stem.removeprefix("exams_")}
+    # Filer code and serial: a row given a wrong check digit (an injected defect) keeps its exams' entry.
+    base = lambda frame: set(frame["entry_number"].str.replace_all("-", "").str.slice(0, 10))  # noqa: E731
+    assert base(exam_rows) <= base(raw)
