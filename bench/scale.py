@@ -8,7 +8,8 @@ Each gets its wall time and its peak memory: the largest sum of proportional set
 process and its descendants (chart workers included), sampled every 0.5 s from /proc, and the
 largest peak RSS of any one process of the tree (os.wait4: Linux reports the maximum over the child
 and the descendants it waited for). The ratios of the largest size to the smallest go beside them in bench/results/scale.json
-(or --out). Landing zones and warehouses are deleted after each size unless --keep.
+(or --out), which is rewritten after every step, so an interrupted run keeps what it measured
+("complete": false). Landing zones and warehouses are deleted after each size unless --keep.
 """
 
 from __future__ import annotations
@@ -74,43 +75,54 @@ def measure(command: list[str], env: dict | None = None) -> dict:
             "peak_single_process_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
-def one_size(entries: int, start: str, months: int, data: Path, keep: bool) -> dict:
+def one_size(entries: int, start: str, months: int, data: Path, keep: bool, record) -> dict:
+    """Generate, then run, one size; `record(row)` is called after each step so that what was
+    measured survives an interrupted benchmark."""
     folder = data / f"entries_{entries}"
     shutil.rmtree(folder, ignore_errors=True)
     landing = folder / "landing"
     python = [sys.executable, "-m", "pipelines"]
-    generate = measure([*python, "generate", "--out", str(landing), "--entries", str(entries), "--seed", "7",
-                        "--start", start, "--months", str(months)])
-    print(f"  {entries:,} entries: generate {generate['seconds']} s, {generate['peak_tree_pss_mb']:,.0f} MB",
+    row: dict = {"entries": entries}
+    row["generate"] = measure([*python, "generate", "--out", str(landing), "--entries", str(entries), "--seed", "7",
+                               "--start", start, "--months", str(months)])
+    row["landing_mb"] = round(sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20)
+    record(row)
+    print(f"  {entries:,} entries: generate {row['generate']['seconds']} s, "
+          f"{row['generate']['peak_tree_pss_mb']:,.0f} MB", file=sys.stderr)
+    row["run"] = measure([*python, "run", "--landing", str(landing), "--warehouse", str(folder / "warehouse.duckdb"),
+                          "--marts", str(folder / "analytics.duckdb"), "--reports", str(folder / "reports")],
+                         env={"EXAM_RISK_PSEUDONYM_KEY": os.environ.get("EXAM_RISK_PSEUDONYM_KEY", "benchmark-key-not-secret")})
+    row["warehouse_mb"] = round((folder / "warehouse.duckdb").stat().st_size / 2**20)
+    record(row)
+    print(f"  {entries:,} entries: run {row['run']['seconds']} s, {row['run']['peak_tree_pss_mb']:,.0f} MB",
           file=sys.stderr)
-    landing_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
-    run = measure([*python, "run", "--landing", str(landing), "--warehouse", str(folder / "warehouse.duckdb"),
-                   "--marts", str(folder / "analytics.duckdb"), "--reports", str(folder / "reports")],
-                  env={"EXAM_RISK_PSEUDONYM_KEY": os.environ.get("EXAM_RISK_PSEUDONYM_KEY", "benchmark-key-not-secret")})
-    warehouse_mb = (folder / "warehouse.duckdb").stat().st_size / 2**20
-    print(f"  {entries:,} entries: run {run['seconds']} s, {run['peak_tree_pss_mb']:,.0f} MB", file=sys.stderr)
     if not keep:
         shutil.rmtree(folder)
-    return {"entries": entries, "generate": generate, "run": run, "landing_mb": round(landing_mb),
-            "warehouse_mb": round(warehouse_mb)}
+    return row
 
 
 def run(sizes: list[int], start: str, months: int, data: Path, out: Path, keep: bool = False) -> dict:
     data.mkdir(parents=True, exist_ok=True)
-    rows = [one_size(n, start, months, data, keep) for n in sorted(sizes)]
+    result = {"command": f"python -m pipelines bench-scale --sizes {' '.join(map(str, sorted(sizes)))} "
+                         f"--start {start} --months {months}",
+              "start": start, "months": months, "sizes": [], "complete": False,
+              "machine": machine(), "versions": versions()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def record(row: dict) -> None:
+        result["sizes"] = [r for r in result["sizes"] if r["entries"] != row["entries"]] + [row]
+        result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+    rows = [one_size(n, start, months, data, keep, record) for n in sorted(sizes)]
     small, large = rows[0], rows[-1]
-    result = {
-        "command": f"python -m pipelines bench-scale --sizes {' '.join(map(str, sorted(sizes)))} "
-                   f"--start {start} --months {months}",
-        "start": start, "months": months, "sizes": rows,
+    result.update({
+        "complete": True,
         "run_time_ratio_largest_vs_smallest": round(large["run"]["seconds"] / small["run"]["seconds"], 2),
         "generate_time_ratio_largest_vs_smallest": round(large["generate"]["seconds"] / small["generate"]["seconds"], 2),
         "peak_tree_pss_mb_largest": max(large["generate"]["peak_tree_pss_mb"], large["run"]["peak_tree_pss_mb"]),
-        "machine": machine(), "versions": versions(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    })
+    record(large)
     for row in rows:
         print(f"{row['entries']:>12,} entries  generate {row['generate']['seconds']:>8.1f} s "
               f"{row['generate']['peak_tree_pss_mb']:>8,.0f} MB   run {row['run']['seconds']:>8.1f} s "
