@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     scale = sub.add_parser("bench-scale", help="time generate and one run at 10 M and 100 M entries over 30 months, "
                                               "with peak memory (make bench-100m; hours, not in CI)")
-    scale.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 100_000_000])
+    scale.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 100_000_000], help="entries, run in this order")
     scale.add_argument("--start", default="2024-01")
     scale.add_argument("--months", type=int, default=30)
     scale.add_argument("--data", type=Path, default=Path("data/bench-scale"), help="landing zones and warehouses (deleted after)")
