@@ -5,9 +5,9 @@ about 2.5 years of US national volume at 100 M), it times, each in its own proce
 - `python -m pipelines generate --entries N --start 2024-01 --months 30` (the default mixed formats);
 - one `python -m pipelines run` of that landing zone on a fresh warehouse.
 Each gets its wall time and its peak memory: the largest sum of proportional set sizes over the
-process and its descendants (chart workers included), sampled every 0.5 s from /proc, and the
-largest peak RSS of any one process of the tree (os.wait4: Linux reports the maximum over the child
-and the descendants it waited for). The ratios of the largest size to the smallest go beside them in bench/results/scale.json
+process and its descendants (chart workers included), sampled every 0.5 s from /proc. (Not the
+rusage of os.wait4: Linux keeps a child's peak from before its exec, when it was a copy of the
+forking process, so a small command forked from a large process reports the large one's size.) The ratios of the largest size to the smallest go beside them in bench/results/scale.json
 (or --out), which is rewritten after every step, so an interrupted run keeps what it measured
 ("complete": false). Landing zones and warehouses are deleted after each size unless --keep.
 """
@@ -48,8 +48,7 @@ def tree_pss_mb(pid: int) -> float:
 
 
 def measure(command: list[str], env: dict | None = None) -> dict:
-    """Run a command to its end: wall seconds, peak memory of its process tree (sampled) and the largest
-    single process's peak RSS."""
+    """Run a command to its end: wall seconds and the peak memory of its process tree (sampled)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **(env or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -64,15 +63,13 @@ def measure(command: list[str], env: dict | None = None) -> dict:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stderr = process.stderr.read()  # drained while it runs: a full pipe would stall the child
-    _, status, usage = os.wait4(process.pid, 0)
+    status = process.wait()
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({code}): {stderr.decode(errors='replace')[-2000:]}")
-    return {"seconds": round(wall, 1), "peak_tree_pss_mb": round(peak[0], 1),
-            "peak_single_process_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({status}): {stderr.decode(errors='replace')[-2000:]}")
+    return {"seconds": round(wall, 1), "peak_tree_pss_mb": round(peak[0], 1)}
 
 
 def one_size(entries: int, start: str, months: int, data: Path, keep: bool, record) -> dict:

@@ -141,7 +141,7 @@ def test_importing_the_definitions_leaves_the_heavy_libraries_to_the_steps_that_
 
 def test_the_scale_benchmark_counts_the_memory_of_every_process_of_the_measured_tree():
     """bench/scale.py's peak memory is the process tree's: a child holding 200 MB while its own child
-    holds 300 MB is 500 MB, and the largest single process is the 300 MB one."""
+    holds 300 MB is 500 MB (and not the size of the process that forked it: this test's worker)."""
     import sys
 
     from bench.scale import measure
@@ -151,5 +151,4 @@ def test_the_scale_benchmark_counts_the_memory_of_every_process_of_the_measured_
     grandchild = f"import time; {hold(300)}; time.sleep(2)"
     child = f"import subprocess, sys; {hold(200)}; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
     measured = measure([sys.executable, "-c", child])
-    assert measured["peak_tree_pss_mb"] > 500
-    assert 300 < measured["peak_single_process_rss_mb"] < 400
+    assert 500 < measured["peak_tree_pss_mb"] < 650
