@@ -41,6 +41,14 @@ def _next(month: str) -> str:
     return f"{y + m // 12}-{m % 12 + 1:02d}"
 
 
+def months_between(first: str, last: str) -> list[str]:
+    """Every month from first to last, both included (YYYY-MM)."""
+    months = [first]
+    while months[-1] < last:
+        months.append(_next(months[-1]))
+    return months
+
+
 def contiguous_ranges(months: list[str]) -> list[tuple[str, str]]:
     """['2026-01', '2026-02', '2026-05'] -> [('2026-01', '2026-02'), ('2026-05', '2026-05')]."""
     ranges: list[tuple[str, str]] = []
