@@ -71,13 +71,9 @@ def test_a_run_killed_with_sigkill_holds_no_pool_slot_for_the_next(paths, tmp_pa
     home = tmp_path / "home"
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY}
     command = [sys.executable, "-m", "pipelines", "run", *paths.cli_args()]
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.environ["DAGSTER_HOME"], saved = str(home), os.environ["DAGSTER_HOME"]
     try:
-        # The instance and its SQLite storage exist before the run starts: two processes creating
-        # them at once can both stamp the schema version (alembic: "more than one head present").
-        with persistent_instance():
-            pass
-        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         while True:  # wait until the run holds the warehouse pool's slot, then kill it mid-step
             assert first.poll() is None, "the run ended before it could be killed"
