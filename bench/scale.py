@@ -7,8 +7,9 @@ about 2.5 years of US national volume at 100 M), it times, each in its own proce
 Each gets its wall time and its peak memory: the largest sum of proportional set sizes over the
 process and its descendants (chart workers included), sampled every 0.5 s from /proc. (Not the
 rusage of os.wait4: Linux keeps a child's peak from before its exec, when it was a copy of the
-forking process, so a small command forked from a large process reports the large one's size.) The ratios of the largest size to the smallest go beside them in bench/results/scale.json
-(or --out), which is rewritten after every step, so an interrupted run keeps what it measured
+forking process, so a small command forked from a large process reports the large one's size.)
+The ratios of the largest size to the smallest go beside them in bench/results/scale.json (or
+--out), which is rewritten after every step, so an interrupted run keeps what it measured
 ("complete": false). Landing zones and warehouses are deleted after each size unless --keep.
 """
 
@@ -106,10 +107,13 @@ def run(sizes: list[int], start: str, months: int, data: Path, out: Path, keep: 
               "machine": machine(), "versions": versions()}
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    def record(row: dict) -> None:
-        result["sizes"] = [r for r in result["sizes"] if r["entries"] != row["entries"]] + [row]
+    def save() -> None:
         result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         out.write_text(json.dumps(result, indent=2) + "\n")
+
+    def record(row: dict) -> None:
+        result["sizes"] = [r for r in result["sizes"] if r["entries"] != row["entries"]] + [row]
+        save()
 
     # In the order given: the default is smallest first; largest first lets the small size run alone
     # after something else that shared the machine at the start (the ratio then errs high, not low).
@@ -121,7 +125,7 @@ def run(sizes: list[int], start: str, months: int, data: Path, out: Path, keep: 
         "generate_time_ratio_largest_vs_smallest": round(large["generate"]["seconds"] / small["generate"]["seconds"], 2),
         "peak_tree_pss_mb_largest": max(large["generate"]["peak_tree_pss_mb"], large["run"]["peak_tree_pss_mb"]),
     })
-    record(rows[-1])
+    save()
     for row in rows:
         print(f"{row['entries']:>12,} entries  generate {row['generate']['seconds']:>8.1f} s "
               f"{row['generate']['peak_tree_pss_mb']:>8,.0f} MB   run {row['run']['seconds']:>8.1f} s "

@@ -291,7 +291,9 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
     spans = _arrival_spans(month_starts)
     counts = _split(entries, spans)
     closures = _closures(month_starts) if e.disruptions else None
-    _deliver_bwt_snapshots(out)
+    for sub in ("entries", "exams", "ctpat", "bwt"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    _deliver_bwt_snapshots(out / "bwt")
     correction_month = min(1, months - 1)
     tally, carried, first = Tally(), None, 0
     for i in tqdm(range(months), desc="generate", unit="month",
@@ -316,7 +318,6 @@ def generate(out: Path, entries: int, seed: int, formats: str = "mixed", start: 
         first += df.height
     ctpat = _ctpat_history(imp)
     export_day = month_starts[-1].strftime("%Y-%m-%d")
-    (out / "ctpat").mkdir(parents=True, exist_ok=True)
     _write_csv(ctpat.with_columns(pl.col("tier", "valid_from", "valid_to").cast(pl.String)),
                out / "ctpat" / f"ctpat_export_{export_day}.csv")
     truth: dict = {"injected_rejections": {"entries": dict(sorted(tally.injected.items()))},
@@ -366,7 +367,7 @@ def _entry_numbers(rng, first: int, n: int, filers: np.ndarray) -> np.ndarray:
     space = len(filers) * SERIALS
     if first + n > space:
         raise ValueError(f"{first + n} entries do not fit {len(filers)} filer codes")
-    h = (np.arange(first, first + n, dtype=np.int64) % space * SERIAL_STEP + 1) % space
+    h = (np.arange(first, first + n, dtype=np.int64) * SERIAL_STEP + 1) % space
     serial = h % SERIALS
     digits = (serial[:, None] // 10 ** np.arange(6, -1, -1) % 10 + ord("0")).astype(np.uint8)
     base10 = np.concatenate([filers[h // SERIALS], digits], axis=1)
@@ -553,13 +554,11 @@ DEFECT_COLUMN = {"bad_check_digit": "entry_number", "unknown_port": "port_code",
                  "release_before_arrival": "release_at"}
 
 
-def _deliver_bwt_snapshots(out: Path) -> None:
+def _deliver_bwt_snapshots(folder: Path) -> None:
     """Border wait times are not generated: the real CBP snapshots bundled with the project are delivered."""
-    for sub in ("entries", "exams", "ctpat", "bwt"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
     for snapshot in sorted(resources.files("assets.reference").joinpath("bwt_snapshots").iterdir(), key=lambda p: p.name):
         if snapshot.name.endswith(".xml"):
-            (out / "bwt" / snapshot.name).write_bytes(snapshot.read_bytes())
+            (folder / snapshot.name).write_bytes(snapshot.read_bytes())
 
 
 def _entry_text(df: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
