@@ -29,7 +29,7 @@ from assets.resources import read_sql
 from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
 from assets.scorecard.kernels import count_runs, sum_by
-from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, RatioCounts, e_value, e_value_of_interval,
+from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, PooledSums, RatioCounts, e_value, e_value_of_interval,
                                          mantel_haenszel_clustered, mean_with_ci, median_inputs, standardized_medians,
                                          verdict, within_importer_rate_ratio)
 
@@ -94,7 +94,7 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
     wanted = set(all_months if months is None else months) & set(all_months) | {ALL}
     rows = Rows(all_months, wanted, [], [])
     if all_months:
-        _ratio_rows(con.sql(read_sql("scorecard/exam_entries.sql")).fetchnumpy(), rows)
+        _ratio_rows(con, rows)
         _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
         for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):  # each sample read once
             con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS {read_sql(f'scorecard/{query}.sql')}")
@@ -137,65 +137,92 @@ def _flags() -> tuple[list[str], np.ndarray]:
 FLAGS, FLAG_OF_BITS = _flags()
 
 
-def _ratio_rows(e: dict, rows: Rows) -> None:
-    """Every ratio benefit and specification, from one row per entry: counts per importer and
-    stratum, then the Mantel-Haenszel jackknife per month, and pooled for ALL with the same
-    month-inclusive strata; crude ALL pools the months.
-
-    The counting is one integer sort: each entry's key (month, cell, importer, origin x section)
-    carries its side and outcome in its 5 low bits, so sorted keys are runs of equal (pair,
-    outcome), and every count is a bincount of the run lengths."""
-    if len(e["month"]) == 0:
-        return
-    n_months = len(rows.months)
-    month, importer, cell, origin = (e[c].astype(np.int64) for c in ("month", "importer", "cell", "origin_section"))
-    n_importers, n_cells, n_origins = int(importer.max()) + 1, int(cell.max()) + 1, int(origin.max()) + 1
-    outcome = (e["certified"] * CERTIFIED_BIT + (e["tier"].astype(np.int64) << TIER_SHIFT)
-               + e["examined"] * EXAMINED_BIT + e["detained"] * DETAINED_BIT)
-    key = np.sort((((month * n_cells + cell) * n_importers + importer) * n_origins + origin) * 32 + outcome)
-    del month, importer, cell, origin, outcome
-    pair_key, counted = count_runs(key, FLAG_OF_BITS)
-    del key
-    counts = {name: counted[:, f] for f, name in enumerate(FLAGS)}
-    rest = pair_key // n_origins
-    p_importer, p_cell, p_month = rest % n_importers, (rest // n_importers) % n_cells, rest // n_importers // n_cells
-    levels = {FULL: (p_month, p_importer, p_cell * n_origins + pair_key % n_origins, counts)}
-    new_run = np.r_[True, rest[1:] != rest[:-1]]  # pairs come in runs of one (month, cell, importer)
-    runs = np.flatnonzero(new_run)
-    port_mode = sum_by(np.cumsum(new_run) - 1, counted, len(runs))
-    levels[PORT_MODE] = (p_month[runs], p_importer[runs], p_cell[runs], dict(zip(FLAGS, port_mode.T)))
-    crude_key = p_month * n_importers + p_importer
-    present = np.flatnonzero(np.bincount(crude_key, minlength=n_months * n_importers))
-    position = np.zeros(n_months * n_importers, dtype=np.int64)
-    position[present] = np.arange(len(present))
-    by_importer = sum_by(position[crude_key], counted, len(present))
-    levels[CRUDE] = (present // n_importers, present % n_importers, np.zeros(len(present), dtype=np.int64),
-                     dict(zip(FLAGS, by_importer.T)))
-    results: dict = {}
-    for level, (group, imp, stratum, c) in levels.items():
+def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
+    """Every ratio benefit and specification, one month at a time (memory follows a month's entries:
+    at 100 M entries the whole period's did not fit): counts per importer and stratum, the
+    Mantel-Haenszel jackknife of the month, and each month's sums added to ALL's (PooledSums: ALL's
+    strata include the month, so ALL is the same floats as one computation over every month);
+    crude ALL pools the months, from each importer's counts added up over the months."""
+    sizes = con.execute("SELECT (SELECT max(importer) FROM scorecard_importers), (SELECT max(cell) FROM scorecard_cells), "
+                        "(SELECT max(origin_section) FROM scorecard_origin_sections)").fetchone()
+    n_importers, n_cells, n_origins = (int(x or 0) + 1 for x in sizes)
+    query = f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) WHERE month = ?"
+    levels = (CRUDE, PORT_MODE, FULL)
+    pooled = {(name, level): PooledSums.empty(n_importers) for name in RATIO_CASES for level in (PORT_MODE, FULL)}
+    crude_all = np.zeros((n_importers, len(FLAGS)), dtype=np.int64)
+    results: dict = {}  # (benefit, level) -> one result per month, then ALL's
+    entries = 0
+    for i in range(len(rows.months)):
+        e = con.execute(query, [i]).fetchnumpy()
+        entries += len(e["month"])
+        month_levels = _month_levels(e, n_importers, n_cells, n_origins)
+        imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
+        crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
         for name, (case, t) in RATIO_CASES.items():
-            suffix = f"_tier{t}" if t else ""
-            counts_for = RatioCounts(group, imp, stratum, c[f"{case}1{suffix}"], c[f"n1{suffix}"], c[f"{case}0"], c["n0"])
-            results[name, level] = mantel_haenszel_clustered(counts_for, n_months, pooled=level != CRUDE)
-            if level == CRUDE:  # ALL's crude ratio pools the months: one stratum, every importer once
-                pooled = RatioCounts(np.zeros(n_importers, dtype=np.int64), np.arange(n_importers),
-                                     np.zeros(n_importers, dtype=np.int64),
-                                     *sum_by(imp, np.stack([c[x] for x in (f"{case}1{suffix}", f"n1{suffix}",
-                                                                           f"{case}0", "n0")], axis=1), n_importers).T)
-                results[name, level] = (results[name, level], mantel_haenszel_clustered(pooled, 1))
+            for level in levels:
+                r = mantel_haenszel_clustered(_ratio_counts(month_levels[level], case, t), 1,
+                                              into=pooled.get((name, level)))
+                results.setdefault((name, level), []).append(r)
+    if entries == 0:
+        return
+    for name, (case, t) in RATIO_CASES.items():
+        for level in (PORT_MODE, FULL):
+            results[name, level].append(pooled[name, level].result())
+        everyone = np.arange(n_importers)
+        counts = dict(zip(FLAGS, crude_all.T))
+        results[name, CRUDE].append(mantel_haenszel_clustered(
+            _ratio_counts((np.zeros(n_importers, dtype=np.int64), everyone, np.zeros(n_importers, dtype=np.int64), counts),
+                          case, t), 1))
     for name in RATIO_CASES:
         benefit = BY_NAME[name]
         for i, month_name in enumerate(rows.month_names()):
             if not rows.emit(i):
                 continue
-            part, j = (0, i) if i < n_months else (1, 0)  # ALL is the pooled result
-            full, crude = results[name, FULL][part], results[name, CRUDE][part]
-            rows.card.append(_ratio_row(benefit, month_name, full, j, crude))
-            for level in (CRUDE, PORT_MODE, FULL):
-                r = results[name, level][part]
+            full, crude = results[name, FULL][i], results[name, CRUDE][i]
+            rows.card.append(_ratio_row(benefit, month_name, full, 0, crude))
+            for level in levels:
+                r = results[name, level][i]
                 rows.sensitivity.append(_sensitivity_row(
-                    month_name, name, level, benefit, r.rr[j], r.ci_low[j], r.ci_high[j], r.certified_n[j],
-                    r.uncertified_n[j], r.importers[j], None, r.certified_importers[j], r.uncertified_importers[j]))
+                    month_name, name, level, benefit, r.rr[0], r.ci_low[0], r.ci_high[0], r.certified_n[0],
+                    r.uncertified_n[0], r.importers[0], None, r.certified_importers[0], r.uncertified_importers[0]))
+
+
+def _ratio_counts(level: tuple, case: str, tier: int | None) -> RatioCounts:
+    group, importer, stratum, c = level
+    suffix = f"_tier{tier}" if tier else ""
+    return RatioCounts(group, importer, stratum, c[f"{case}1{suffix}"], c[f"n1{suffix}"], c[f"{case}0"], c["n0"])
+
+
+def _month_levels(e: dict, n_importers: int, n_cells: int, n_origins: int) -> dict:
+    """One month's entries counted per importer and stratum at each level of adjustment: (group
+    (always 0: the month), importer, stratum, counts per flag).
+
+    The counting is one integer sort: each entry's key (cell, importer, origin x section) carries its
+    side and outcome in its 5 low bits, so sorted keys are runs of equal (pair, outcome), and every
+    count is a bincount of the run lengths."""
+    importer, cell, origin = (e[c].astype(np.int64) for c in ("importer", "cell", "origin_section"))
+    outcome = (e["certified"] * CERTIFIED_BIT + (e["tier"].astype(np.int64) << TIER_SHIFT)
+               + e["examined"] * EXAMINED_BIT + e["detained"] * DETAINED_BIT)
+    key = np.sort(((cell * n_importers + importer) * n_origins + origin) * 32 + outcome)
+    del importer, cell, origin, outcome
+    pair_key, counted = count_runs(key, FLAG_OF_BITS)
+    del key
+    counts = {name: counted[:, f] for f, name in enumerate(FLAGS)}
+    rest = pair_key // n_origins
+    p_importer, p_cell = rest % n_importers, rest // n_importers
+    zeros = np.zeros(len(pair_key), dtype=np.int64)
+    levels = {FULL: (zeros, p_importer, p_cell * n_origins + pair_key % n_origins, counts)}
+    new_run = np.r_[len(rest) > 0, rest[1:] != rest[:-1]][:len(rest)]  # pairs come in runs of one (cell, importer)
+    runs = np.flatnonzero(new_run)
+    port_mode = sum_by(np.cumsum(new_run) - 1, counted, len(runs))
+    levels[PORT_MODE] = (zeros[runs], p_importer[runs], p_cell[runs], dict(zip(FLAGS, port_mode.T)))
+    present = np.flatnonzero(np.bincount(p_importer, minlength=n_importers))
+    position = np.zeros(n_importers, dtype=np.int64)
+    position[present] = np.arange(len(present))
+    by_importer = sum_by(position[p_importer], counted, len(present))
+    levels[CRUDE] = (np.zeros(len(present), dtype=np.int64), present, np.zeros(len(present), dtype=np.int64),
+                     dict(zip(FLAGS, by_importer.T)))
+    return levels
 
 
 def _value(x) -> float | None:

@@ -29,22 +29,21 @@ def stratum_sums(k, a, n1, c, n0, size):  # pragma: no cover (compiled)
 
 @numba.njit(cache=True)
 def mantel_haenszel_terms(k, importer, a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_importers, group_of_stratum,
-                          n_groups):  # pragma: no cover (compiled)
+                          n_groups, du_pooled, dv_pooled):  # pragma: no cover (compiled)
     """For every row (one importer in one stratum k): its stratum's Mantel-Haenszel terms without
-    it, summed per (group, importer) and per importer (the pooled group):
+    it, summed per (group, importer) and added per importer into du_pooled and dv_pooled (the pooled
+    group; passed in, so that calls one month at a time add up exactly as one call over the months):
 
         du = a_k n0_k / N_k - (a_k - a)(n0_k - n0) / (N_k - n),   likewise dv with c and n1,
 
-    only in strata with both sides (others add nothing). Returns du and dv per group x importer and
-    per importer, and the importer's certified and uncertified entries in informative strata
-    (whether it informs each side)."""
+    only in strata with both sides (others add nothing). Returns du and dv per group x importer,
+    and the importer's certified and uncertified entries in informative strata (whether it informs
+    each side)."""
     per_group = n_groups * n_importers
     du = np.zeros(per_group)
     dv = np.zeros(per_group)
     on1 = np.zeros(per_group)
     on0 = np.zeros(per_group)
-    du_pooled = np.zeros(n_importers)
-    dv_pooled = np.zeros(n_importers)
     for r in range(len(k)):
         s = k[r]
         if n1_k[s] <= 0 or n0_k[s] <= 0:
@@ -63,7 +62,7 @@ def mantel_haenszel_terms(k, importer, a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_imp
         on0[i] += n0[r]
         du_pooled[importer[r]] += u
         dv_pooled[importer[r]] += v
-    return du, dv, on1, on0, du_pooled, dv_pooled
+    return du, dv, on1, on0
 
 
 @numba.njit(cache=True)

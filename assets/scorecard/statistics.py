@@ -41,7 +41,7 @@ n0_k unexposed (uncertified), N_k = n1_k + n0_k.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -136,7 +136,38 @@ class RatioResult:
     uncertified_cases: np.ndarray
 
 
-def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = False) -> RatioResult | tuple[RatioResult, RatioResult]:
+@dataclass
+class PooledSums:
+    """The pooled ratio (every group together, with the same strata) as sums that calls of
+    mantel_haenszel_clustered add to one group at a time: per group U, V and the side totals, per
+    importer its du, dv and entries. `result()` equals the pooled result of one call over every
+    group, float for float (the per-importer terms are added into the same arrays in the same row
+    order, the per-group sums are summed once at the end), while memory holds one group's rows."""
+
+    n_importers: int
+    du: np.ndarray
+    dv: np.ndarray
+    on1: np.ndarray
+    on0: np.ndarray
+    per_group: list = field(default_factory=list)  # (u, v, n1, n0, a, c) per group
+
+    @classmethod
+    def empty(cls, n_importers: int) -> PooledSums:
+        return cls(n_importers, *(np.zeros(n_importers) for _ in range(4)))
+
+    def add(self, on1: np.ndarray, on0: np.ndarray, per_group: tuple, n_groups: int) -> None:
+        self.on1 += on1.reshape(n_groups, self.n_importers).sum(axis=0)
+        self.on0 += on0.reshape(n_groups, self.n_importers).sum(axis=0)
+        self.per_group.append(per_group)
+
+    def result(self) -> RatioResult:
+        u, v, *totals = [np.concatenate(x) for x in zip(*self.per_group)] if self.per_group else [np.zeros(0)] * 6
+        return _ratio_result(np.array([u.sum()]), np.array([v.sum()]), self.du, self.dv, self.on1, self.on0, 1,
+                             self.n_importers, tuple(np.array([x.sum()]) for x in totals))
+
+
+def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = False, into: PooledSums | None = None
+                              ) -> RatioResult | tuple[RatioResult, RatioResult]:
     """Mantel-Haenszel rate ratio (exam rate certified / uncertified) over strata, per group,
     with the importer-clustered 95 % CI.
 
@@ -151,13 +182,20 @@ def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = Fals
 
     Strata are (group, stratum); rows are one per (group, stratum, importer). `pooled`: also the
     ratio over all groups together with the same strata (the whole period stratified by month as
-    well), from the same per-stratum terms. Per-stratum sums by np.bincount, per-row terms in one
+    well), from the same per-stratum terms. `into`: add this call's groups to pooled sums instead
+    (importer codes below its n_importers), so that the groups can come one call at a time; the
+    pooled result is then `into.result()`. Per-stratum sums by np.bincount, per-row terms in one
     compiled pass (kernels.py), both in row order: the same rows give the same floats.
     """
     from assets.scorecard.kernels import mantel_haenszel_terms, stratum_sums
 
     n_strata = int(t.stratum.max()) + 1 if len(t.stratum) else 1
-    n_importers = int(t.importer.max()) + 1 if len(t.importer) else 1
+    if into is None:
+        into = PooledSums.empty(int(t.importer.max()) + 1 if len(t.importer) else 1)
+        keep = pooled
+    else:
+        keep = False
+    n_importers = into.n_importers
     k = t.group.astype(np.int64) * n_strata + t.stratum
     size = n_groups * n_strata
     a, n1, c, n0 = t.a, t.n1, t.c, t.n0
@@ -167,16 +205,13 @@ def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = Fals
         u_k = np.where(informative_k, a_k * n0_k / (n1_k + n0_k), 0.0)
         v_k = np.where(informative_k, c_k * n1_k / (n1_k + n0_k), 0.0)
     stratum_group = np.repeat(np.arange(n_groups), n_strata)
-    du, dv, on1, on0, du_pooled, dv_pooled = mantel_haenszel_terms(
-        k, t.importer.astype(np.int64), a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_importers, stratum_group, n_groups)
+    du, dv, on1, on0 = mantel_haenszel_terms(k, t.importer.astype(np.int64), a, n1, c, n0, a_k, n1_k, c_k, n0_k,
+                                             n_importers, stratum_group, n_groups, into.du, into.dv)
     totals = tuple(np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (n1_k, n0_k, a_k, c_k))
     u, v = (np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (u_k, v_k))
     by_group = _ratio_result(u, v, du, dv, on1, on0, n_groups, n_importers, totals)
-    if not pooled:
-        return by_group
-    on1_pooled, on0_pooled = (x.reshape(n_groups, n_importers).sum(axis=0) for x in (on1, on0))
-    return by_group, _ratio_result(np.array([u.sum()]), np.array([v.sum()]), du_pooled, dv_pooled, on1_pooled,
-                                   on0_pooled, 1, n_importers, tuple(np.array([x.sum()]) for x in totals))
+    into.add(on1, on0, (u, v, *totals), n_groups)
+    return (by_group, into.result()) if keep else by_group
 
 
 def _ratio_result(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, on1: np.ndarray, on0: np.ndarray,
