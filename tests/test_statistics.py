@@ -324,3 +324,54 @@ def test_mean_with_ci():
 ])
 def test_verdicts(low, high, n1, n0, null, importers, switching, expected):
     assert verdict(low, high, n1, n0, null, *importers, switching_importers=switching) == expected
+
+
+def test_within_importer_ratio_is_the_same_whatever_the_blocks_and_row_order(monkeypatch):
+    """The conditional Poisson and its jackknife sum over blocks of whole groups and of switching
+    importers (memory holds one block at 100 M entries): tiny blocks, which split importers across
+    row blocks, and shuffled rows give the same estimate, interval and counts."""
+    import assets.scorecard.statistics as statistics
+
+    cells = within_cells(np.random.default_rng(5))
+    expected, expected_counts = within_importer_rate_ratio(cells)
+    monkeypatch.setattr(statistics, "ROW_BLOCK", 37)
+    monkeypatch.setattr(statistics, "SWITCHING_BLOCK", 3)
+    for frame in (cells, cells.sample(fraction=1.0, shuffle=True, seed=3)):
+        got, counts = within_importer_rate_ratio(frame)
+        assert (got.effect, got.ci_low, got.ci_high) == pytest.approx(
+            (expected.effect, expected.ci_low, expected.ci_high), rel=1e-12)
+        assert got.importers == expected.importers
+        assert {k: v for k, v in counts.items() if k != "crude"} == {
+            k: v for k, v in expected_counts.items() if k != "crude"}
+
+
+def test_medians_a_batch_of_months_at_a_time_equal_one_pass(monkeypatch):
+    """The scorecard computes port x mode medians a batch of months at a time and pools ALL from
+    every batch's sums: one month per batch gives what one pass over every month gives."""
+    import duckdb
+
+    import assets.scorecard.benefits as benefits
+    from assets.scorecard.statistics import MIN_CELL, median_inputs, standardized_medians
+
+    rng = np.random.default_rng(8)
+    data = heterogeneous_importers(rng, 120, 12_000, 1.3)
+    sample = data.select((pl.col("importer") + 1).alias("importer"), pl.col("stratum").alias("cell"), "certified",
+                         "value", pl.Series("month", rng.integers(0, 4, data.height)))
+    with duckdb.connect() as con:
+        con.register("sample", sample)
+        (cells, sides, per), = median_inputs(con, "sample", [(["month", "cell"], MIN_CELL)])
+        month_of = cells["month"].to_numpy().astype(np.int64)
+        n_importers = int(sample["importer"].max()) + 1
+        by_month, pooled = standardized_medians(sides, per, [(month_of, 4), (np.zeros(len(month_of), np.int64), 1)],
+                                                n_importers)
+        monkeypatch.setattr(benefits, "MEDIAN_BATCH_VALUES", 1)
+        assert benefits._month_batches(con, "sample", 4) == [(0, 0), (1, 1), (2, 2), (3, 3)]
+        got_months, got_pooled, sides_of_month = benefits._month_cell_medians(
+            con, "sample", ["month", "cell"], MIN_CELL, 4, n_importers)
+    for expected, got in ((by_month, got_months), (pooled, got_pooled)):
+        for name in ("effect", "ci_low", "ci_high"):
+            np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=1e-12)
+        for name in ("importers", "certified_n", "uncertified_n", "certified_importers", "uncertified_importers",
+                     "switching_importers"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
+    assert sum(len(s.n) for s in sides_of_month) == len(sides.n)

@@ -29,9 +29,10 @@ from assets.resources import read_sql
 from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
 from assets.scorecard.kernels import count_runs, sum_by
-from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, PooledSums, RatioCounts, e_value, e_value_of_interval,
-                                         mantel_haenszel_clustered, mean_with_ci, median_inputs, standardized_medians,
-                                         verdict, within_importer_rate_ratio)
+from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, MedianResult, MedianSides, MedianSums, PooledSums,
+                                         RatioCounts, e_value, e_value_of_interval, mantel_haenszel_clustered, mean_with_ci,
+                                         median_inputs, median_terms, stack_results, standardized_medians, verdict,
+                                         within_importer_rate_ratio)
 
 
 COLUMNS = {"month": pl.String, "benefit": pl.String, "design": pl.String, "measure": pl.String,
@@ -97,7 +98,9 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         _ratio_rows(con, rows)
         _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
         for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):  # each sample read once
-            con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS {read_sql(f'scorecard/{query}.sql')}")
+            # In month order, so that a month's query reads that month's row groups only.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS "
+                        f"SELECT * FROM ({read_sql(f'scorecard/{query}.sql')}) ORDER BY month")
         for name, (query, where, within) in MEDIANS.items():
             con.execute(f"CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, "
                         f"value, 0 AS whole FROM scorecard_{query} WHERE {where}")
@@ -250,13 +253,13 @@ def _within_ratio_rows(cells: dict, rows: Rows) -> None:
     if len(cells["importer"]) == 0:
         return
     n_cells = int(cells["cell"].max()) + 1
-    importer, month, d = cells["importer"].astype(np.int64), cells["month"].astype(np.int64), cells["certified"]
-    data = {"importer": importer, "fe": importer * n_cells + cells["cell"], "month": month, "d": d.astype(np.int64),
+    importer, month, d = cells["importer"], cells["month"], cells["certified"]
+    data = {"importer": importer, "fe": importer.astype(np.int64) * n_cells + cells["cell"], "month": month, "d": d,
             "n": cells["entries"]}
     n_importers = int(importer.max()) + 1
     # Only importers with both statuses in a month inform that month (no month effects within one):
     # the rows of (importer, month) pairs holding both, grouped by month.
-    pair = month * n_importers + importer
+    pair = month.astype(np.int64) * n_importers + importer
     both = (np.bincount(pair[d], minlength=len(rows.months) * n_importers) > 0) & (
         np.bincount(pair[~d], minlength=len(rows.months) * n_importers) > 0)
     switching_rows = np.flatnonzero(both[pair])
@@ -298,27 +301,24 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
     cell), within importer (importer x port x mode cells of the importers whose status changed;
     ALL: pooled over months), from the sample in temp table scorecard_sample. `adjusted`: what the
     sample's cells are, as the sensitivity table names the specification."""
-    n_months = len(rows.months)
-    results = {}
-    (cells, sides, per), (months, month_sides, month_per), (whole, whole_sides, whole_per) = median_inputs(
-        con, "scorecard_sample", [(["month", "cell"], MIN_CELL), (["month"], 1), (["whole"], 1)])
-    month_of = cells["month"].to_numpy().astype(np.int64)
-    results[PORT_MODE] = standardized_medians(sides, per, [(month_of, n_months), (np.zeros(len(month_of), np.int64), 1)])
-    crude_months, = standardized_medians(month_sides, month_per, [(months["month"].to_numpy().astype(np.int64), n_months)])
-    crude_all, = standardized_medians(whole_sides, whole_per, [(np.zeros(whole.height, dtype=np.int64), 1)])
+    n_months, n_importers = len(rows.months), _n_importers(con)
+    results = {PORT_MODE: _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL, n_months, n_importers)[:2]}
+    (whole, whole_sides, whole_per), = median_inputs(con, "scorecard_sample", [(["whole"], 1)])
+    crude_all, = standardized_medians(whole_sides, whole_per, [(np.zeros(whole.height, dtype=np.int64), 1)], n_importers)
+    crude_months, _, month_sides = _month_cell_medians(con, "scorecard_sample", ["month"], 1, n_months, n_importers)
     results[CRUDE] = (crude_months, crude_all)
-    crude_sides = {(int(m), bool(c)): (int(n), float(q)) for m, c, n, q in zip(
-        np.repeat(months["month"].to_numpy(), 2), month_sides.certified, month_sides.n, month_sides.median)}
+    crude_sides = {(i, bool(c)): (int(n), float(q)) for i, s in enumerate(month_sides)
+                   for c, n, q in zip(s.certified, s.n, s.median)}
     crude_sides.update({(n_months, bool(c)): (int(n), float(q))
                         for c, n, q in zip(whole_sides.certified, whole_sides.n, whole_sides.median)})
     # Only importers with both statuses can be compared with themselves.
     con.execute("CREATE OR REPLACE TEMP TABLE scorecard_switchers AS SELECT * FROM scorecard_sample WHERE importer IN "
-                "(SELECT importer FROM scorecard_sample GROUP BY importer HAVING min(certified) <> max(certified))")
-    (cells, sides, per), (pooled, pooled_sides, pooled_per) = median_inputs(
-        con, "scorecard_switchers", [(["month", "importer", "cell"], MIN_CELL_WITHIN), (["importer", "cell"], MIN_CELL_WITHIN)],
-        nested=True)
-    within_months, = standardized_medians(sides, per, [(cells["month"].to_numpy().astype(np.int64), n_months)])
-    within_all, = standardized_medians(pooled_sides, pooled_per, [(np.zeros(pooled.height, dtype=np.int64), 1)])
+                "(SELECT importer FROM scorecard_sample GROUP BY importer HAVING min(certified) <> max(certified)) ORDER BY month")
+    within_months, _, _ = _month_cell_medians(con, "scorecard_switchers", ["month", "importer", "cell"], MIN_CELL_WITHIN,
+                                              n_months, n_importers, nested=True)
+    (pooled, pooled_sides, pooled_per), = median_inputs(con, "scorecard_switchers", [(["importer", "cell"], MIN_CELL_WITHIN)],
+                                                        nested=True)
+    within_all, = standardized_medians(pooled_sides, pooled_per, [(np.zeros(pooled.height, dtype=np.int64), 1)], n_importers)
     results[WITHIN] = (within_months, within_all)
     for i, month_name in enumerate(rows.month_names()):
         if not rows.emit(i):
@@ -347,22 +347,66 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
                 "effect": _value(w.effect[j]), "effect_ci_low": _value(w.ci_low[j]), "effect_ci_high": _value(w.ci_high[j])})
 
 
+def _n_importers(con: duckdb.DuckDBPyConnection) -> int:
+    """Importer codes are below this (scorecard_importers numbers them from 0)."""
+    (n,), = con.execute("SELECT coalesce(max(importer), 0) + 1 FROM scorecard_importers").fetchall()
+    return int(n)
+
+
+def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], min_cell: int, n_months: int,
+                        n_importers: int, nested: bool = False) -> tuple[MedianResult, MedianResult, list[MedianSides]]:
+    """standardized_medians of cells within months (`keys` start with month), a batch of months at
+    a time: per month its result and sides, and the pooled result of every month's cells (ALL),
+    whose sums each batch adds to, so memory holds a batch's importers x cells, not every month's."""
+    by_month, sides_of_month, pooled = [], [], MedianSums.empty(1, n_importers)
+    for first, last in _month_batches(con, table, n_months):
+        (cells, sides, per), = median_inputs(con, table, [(keys, min_cell)], nested, months=(first, last))
+        terms, month_of = median_terms(sides, per), cells["month"].to_numpy().astype(np.int64)
+        batch = MedianSums.empty(last - first + 1, n_importers)
+        batch.add(terms, month_of - first)
+        pooled.add(terms, np.zeros(cells.height, dtype=np.int64))
+        by_month.append(batch.result())
+        cell_of_side = month_of[sides.cell]
+        sides_of_month += [MedianSides(*(getattr(sides, f)[cell_of_side == m] for f in MedianSides.__dataclass_fields__))
+                           for m in range(first, last + 1)]
+    return stack_results(by_month), pooled.result(), sides_of_month
+
+
+# Values a batch of months holds at most, unless one month holds more: the median's per importer x
+# cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 400 MB.
+MEDIAN_BATCH_VALUES = 2_000_000
+
+
+def _month_batches(con: duckdb.DuckDBPyConnection, table: str, n_months: int) -> list[tuple[int, int]]:
+    """Consecutive months (first, last) covering 0..n_months-1, each batch with at most
+    MEDIAN_BATCH_VALUES values or one month."""
+    counts = np.zeros(n_months, dtype=np.int64)
+    for month, n in con.execute(f"SELECT month, count(*) FROM {table} GROUP BY month").fetchall():
+        counts[month] = n
+    batches, first, held = [], 0, 0
+    for month in range(n_months):  # months, not rows
+        if month > first and held + counts[month] > MEDIAN_BATCH_VALUES:
+            batches.append((first, month - 1))
+            first, held = month, 0
+        held += counts[month]
+    return batches + [(first, n_months - 1)]
+
+
 def _resumption_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     """business_resumption_priority: the median machinery on the caught entries' resumption hours in
     event x port x mode cells, then baseline_effect, the same standardized difference of the normal
     entries' release hours in the same cells (certified traffic may be faster anyway: priority is the
     part of the difference that the baseline does not show)."""
     benefit = BY_NAME["business_resumption_priority"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_resumption AS {read_sql('scorecard/resumption_sample.sql')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_resumption AS "
+                f"SELECT * FROM ({read_sql('scorecard/resumption_sample.sql')}) ORDER BY month")
     con.execute("CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, value, "
                 "0 AS whole FROM scorecard_resumption WHERE role = 'caught'")
     _median_rows(con, benefit, None, rows, adjusted=EVENT_PORT_MODE)
     con.execute("CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, value, "
                 "0 AS whole FROM scorecard_resumption WHERE role = 'normal'")
-    n_months = len(rows.months)
-    (cells, sides, per), = median_inputs(con, "scorecard_sample", [(["month", "cell"], MIN_CELL)])
-    month_of = cells["month"].to_numpy().astype(np.int64)
-    by_month, pooled = standardized_medians(sides, per, [(month_of, n_months), (np.zeros(len(month_of), np.int64), 1)])
+    by_month, pooled, _ = _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL, len(rows.months),
+                                              _n_importers(con))
     baseline = {name: _value(by_month.effect[i]) for i, name in enumerate(rows.months)} | {ALL: _value(pooled.effect[0])}
     for r in rows.card:
         if r["benefit"] == benefit.name:

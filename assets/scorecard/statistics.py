@@ -277,64 +277,96 @@ def _conditional_poisson(fe: np.ndarray, month: np.ndarray, d: np.ndarray, y: np
     function of 1 + (months - 1) parameters (Hausman, Hall & Griliches 1984, Econometrica 52:909;
     Wooldridge 1999, J. Econometrics 90:77: consistent for beta under any dependence of y within an
     importer, which is why the interval is clustered). Newton's method with step halving. Cells must
-    be sorted by fe. Returns the fit and the pieces the jackknife needs (per-cell p and Y_c).
+    be sorted by fe. Every sum runs over blocks of whole groups (about ROW_BLOCK cells), so the
+    temporaries hold one block whatever the number of cells. Returns the fit and the pieces the
+    jackknife needs (per-cell p, Y_c, the information, where each group starts, the blocks).
     """
-    n_fe = int(fe.max()) + 1
+    n_fe = int(fe[-1]) + 1
     k = n_months  # beta and gamma_1..gamma_{T-1}: gamma_0 = 0 for identification
-    log_n = np.log(n)
     y_c = np.bincount(fe, weights=y, minlength=n_fe)
+    starts = np.flatnonzero(np.r_[True, fe[1:] != fe[:-1]])  # cells are sorted by fe
+    blocks = _group_blocks(starts, len(fe))
     theta = np.zeros(k)
 
-    starts = np.flatnonzero(np.r_[True, fe[1:] != fe[:-1]])  # cells are sorted by fe
-
-    def parts(theta):
+    def parts(theta, p):
         gamma = np.concatenate([[0.0], theta[1:]])
-        eta = log_n + gamma[month] + theta[0] * d
-        top = np.maximum.reduceat(eta, starts)  # per group, so exp() can neither overflow nor vanish
-        e = np.exp(eta - top[fe])
-        s_c = np.bincount(fe, weights=e, minlength=n_fe)
-        p = e / s_c[fe]
-        loglik = float(np.dot(y, eta) - np.dot(y_c, np.log(s_c) + top))
-        return p, loglik
+        loglik = 0.0
+        for r0, r1, g0, g1 in blocks:
+            local = fe[r0:r1] - g0
+            eta = np.log(n[r0:r1]) + gamma[month[r0:r1]] + theta[0] * d[r0:r1]
+            top = np.maximum.reduceat(eta, starts[g0:g1] - r0)  # per group, so exp() can neither overflow nor vanish
+            e = np.exp(eta - top[local])
+            s_c = np.bincount(local, weights=e, minlength=g1 - g0)
+            p[r0:r1] = e / s_c[local]
+            loglik += float(np.dot(y[r0:r1], eta) - np.dot(y_c[g0:g1], np.log(s_c) + top))
+        return loglik
 
     def score_info(p):
-        resid = y - y_c[fe] * p
-        score = np.empty(k)
-        score[0] = np.dot(resid, d)
-        score[1:] = np.bincount(month, weights=resid, minlength=n_months)[1:]
         # Information: sum_c Y_c [sum_r p x x' - m_c m_c'], x = (d, month indicators 1..T-1).
-        w = y_c[fe] * p
-        info = np.zeros((k, k))
-        info[0, 0] = np.dot(w, d)
-        by_month = np.bincount(month, weights=w * d, minlength=n_months)[1:]
-        info[0, 1:] = info[1:, 0] = by_month
-        info[1:, 1:] = np.diag(np.bincount(month, weights=w, minlength=n_months)[1:])
-        m = np.zeros((n_fe, k))
-        m[:, 0] = np.bincount(fe, weights=p * d, minlength=n_fe)
-        if k > 1:
-            mm = np.bincount(fe * n_months + month, weights=p, minlength=n_fe * n_months).reshape(n_fe, n_months)
-            m[:, 1:] = mm[:, 1:]
-        info -= m.T @ (m * y_c[:, None])
-        return score, info, m
+        score, info = np.zeros(k), np.zeros((k, k))
+        for r0, r1, g0, g1 in blocks:
+            month_b, d_b, w = month[r0:r1], d[r0:r1], y_c[fe[r0:r1]] * p[r0:r1]
+            resid = y[r0:r1] - w
+            score[0] += np.dot(resid, d_b)
+            score[1:] += np.bincount(month_b, weights=resid, minlength=n_months)[1:]
+            info[0, 0] += np.dot(w, d_b)
+            by_month = np.bincount(month_b, weights=w * d_b, minlength=n_months)[1:]
+            info[0, 1:] += by_month
+            info[1:, 0] += by_month
+            info[1:, 1:] += np.diag(np.bincount(month_b, weights=w, minlength=n_months)[1:])
+            m = group_moments(fe, month, d, p, starts, g0, g1, n_months)
+            info -= m.T @ (m * y_c[g0:g1, None])
+        return score, info
 
-    p, loglik = parts(theta)
+    p, p_new = np.empty(len(fe)), np.empty(len(fe))
+    loglik = parts(theta, p)
     for iteration in range(1, max_iter + 1):
-        score, info, _ = score_info(p)
+        score, info = score_info(p)
         # lstsq: a month seen only in groups that stay in that month carries no information (its
         # effect is then left at 0 instead of failing).
         step = np.linalg.lstsq(info, score, rcond=None)[0]
         for _ in range(30):
-            p_new, loglik_new = parts(theta + step)
+            loglik_new = parts(theta + step, p_new)
             if loglik_new >= loglik - 1e-12 * abs(loglik):
                 break
             step /= 2
-        theta, p, converged = theta + step, p_new, abs(loglik_new - loglik) < 1e-10 * (1 + abs(loglik))
-        loglik = loglik_new
+        theta, converged = theta + step, abs(loglik_new - loglik) < 1e-10 * (1 + abs(loglik))
+        p, p_new, loglik = p_new, p, loglik_new
         if converged and np.max(np.abs(step)) < 1e-10:
             break
-    score, info, m = score_info(p)
+    del p_new
+    score, info = score_info(p)
     fit = WithinFit(float(theta[0]), np.concatenate([[0.0], theta[1:]]), iteration)
-    return fit, {"p": p, "y_c": y_c, "info": info, "m": m}
+    return fit, {"p": p, "y_c": y_c, "info": info, "starts": starts, "blocks": blocks}
+
+
+# Cells and switching importers whose terms are held at once: a block's temporaries (a dozen
+# floats per cell, k floats per group, k x k per switching importer) stay tens of megabytes
+# whatever the number of cells (about 30 M kept at 100 M entries).
+ROW_BLOCK = 1_000_000
+SWITCHING_BLOCK = 200
+
+
+def _group_blocks(starts: np.ndarray, n_rows: int) -> list[tuple[int, int, int, int]]:
+    """Consecutive whole groups (first row, end row, first group, end group) of about ROW_BLOCK
+    rows each (a group larger than that is a block of its own)."""
+    bounds = np.r_[starts, n_rows]
+    cuts = np.unique(np.r_[0, np.searchsorted(bounds, np.arange(ROW_BLOCK, n_rows, ROW_BLOCK)), len(starts)])
+    return [(int(bounds[g0]), int(bounds[g1]), int(g0), int(g1)) for g0, g1 in zip(cuts[:-1], cuts[1:])]
+
+
+def group_moments(fe: np.ndarray, month: np.ndarray, d: np.ndarray, p: np.ndarray, starts: np.ndarray,
+                  first: int, last: int, n_months: int) -> np.ndarray:
+    """m_c = sum over group c's cells of p x, x = (d, month indicators 1..T-1), for groups
+    first..last-1 (cells sorted by group, group c's cells from starts[c])."""
+    r0, r1 = starts[first], starts[last] if last < len(starts) else len(fe)
+    local, size = fe[r0:r1] - first, last - first
+    m = np.zeros((size, n_months))
+    m[:, 0] = np.bincount(local, weights=p[r0:r1] * d[r0:r1], minlength=size)
+    if n_months > 1:
+        mm = np.bincount(local * n_months + month[r0:r1], weights=p[r0:r1], minlength=size * n_months)
+        m[:, 1:] = mm.reshape(size, n_months)[:, 1:]
+    return m
 
 
 def within_importer_rate_ratio(cells: pl.DataFrame | dict) -> tuple[Estimate, dict]:
@@ -352,10 +384,17 @@ def within_importer_rate_ratio(cells: pl.DataFrame | dict) -> tuple[Estimate, di
     entries and exams there, and `crude`: the plain certified / uncertified ratio of those groups
     with its importer-clustered interval (what the fixed effects adjust).
     """
-    arrays = {c: np.asarray(cells[c]).astype(np.int64, copy=False) for c in ("importer", "fe", "month", "d", "y", "n")}
-    order = sorting_order(arrays["fe"], arrays["month"], arrays["d"])
-    fe, month, d = arrays["fe"][order], arrays["month"][order], arrays["d"][order].astype(float)
-    importer, y, n = arrays["importer"][order], arrays["y"][order].astype(float), arrays["n"][order].astype(float)
+    # Held in their own (compact) integer types: at 100 M entries the ALL fit has some 30 M cells;
+    # the sums convert a block at a time.
+    arrays = {c: np.asarray(cells[c]) for c in ("importer", "fe", "month", "d", "y", "n")}
+    # Sorted by importer, then group (groups are nested in importers): the sums run over ranges of
+    # whole groups, and the jackknife over ranges of whole importers. The scorecard's query sorts them.
+    keys = ("importer", "fe", "month", "d")
+    if not _is_sorted(*(arrays[c] for c in keys)):
+        order = sorting_order(*(arrays[c].astype(np.int64) for c in keys))
+        arrays = {c: v[order] for c, v in arrays.items()}
+    fe, month, d = arrays["fe"], arrays["month"], arrays["d"].astype(bool, copy=False)
+    importer, y, n = arrays["importer"], arrays["y"], arrays["n"]
     counts = dict.fromkeys(("switching_importers", "contributing_entries", "certified_n", "uncertified_n",
                             "certified_cases", "uncertified_cases"), 0) | {"crude": Estimate(None, None, None)}
     if len(fe) == 0:
@@ -363,17 +402,18 @@ def within_importer_rate_ratio(cells: pl.DataFrame | dict) -> tuple[Estimate, di
     # Groups without an exam, or with one cell, add nothing to the conditional likelihood.
     starts = np.flatnonzero(np.r_[True, fe[1:] != fe[:-1]])
     rows = np.diff(np.r_[starts, len(fe)])
-    group_y = np.add.reduceat(y, starts)
     two_statuses = np.maximum.reduceat(d, starts) != np.minimum.reduceat(d, starts)
-    keep = np.repeat((group_y > 0) & (rows > 1), rows)
-    informative = np.repeat(two_statuses, rows)[keep]
-    fe, month, d, importer, y, n = (x[keep] for x in (fe, month, d, importer, y, n))
+    kept = (np.add.reduceat(y, starts) > 0) & (rows > 1)
+    if not kept.all():
+        keep = np.repeat(kept, rows)
+        month, d, importer, y, n = (x[keep] for x in (month, d, importer, y, n))
+    informative = np.repeat(two_statuses[kept], rows[kept])
     if not informative.any():
         return Estimate(None, None, None), counts
-    fe = np.cumsum(np.r_[True, fe[1:] != fe[:-1]]) - 1  # dense, still sorted
+    fe = np.repeat(np.arange(int(kept.sum()), dtype=np.int32), rows[kept])  # dense, still sorted
     n_months, month = _dense(month)
     n_importers, importer = _dense(importer)
-    certified = d == 1
+    month, importer, certified = month.astype(np.int16), importer.astype(np.int32), d
     switching = np.flatnonzero(np.bincount(importer[informative], minlength=n_importers))
     counts |= {"switching_importers": len(switching), "contributing_entries": int(n[informative].sum()),
                "certified_n": int(n[informative & certified].sum()), "uncertified_n": int(n[informative & ~certified].sum()),
@@ -405,6 +445,17 @@ def _dense(codes: np.ndarray) -> tuple[int, np.ndarray]:
     return int(present.sum()), number[codes]
 
 
+def _is_sorted(*keys: np.ndarray) -> bool:
+    """Whether the rows are already in the order of the keys (first key first)."""
+    tied = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)
+    for key in keys:
+        before, after = key[:-1], key[1:]
+        if (tied & (after < before)).any():
+            return False
+        tied &= after == before
+    return True
+
+
 def sorting_order(*keys: np.ndarray) -> np.ndarray:
     """The permutation sorting rows by the given non-negative integer keys (first key first):
     the keys and the row number packed into one int64 and sorted (numpy sorts integers by radix,
@@ -430,41 +481,54 @@ def _ratio_bounds(low: float, high: float) -> tuple[float | None, float | None]:
 def _within_jackknife(imp: np.ndarray, n_imp: int, switching: np.ndarray, fe, month, d, y, pieces: dict,
                       n_months: int, fit: WithinFit) -> np.ndarray:
     """theta_(-i)[beta] for every importer of the fit (one Newton step from the full estimate)."""
-    p, y_c, info, m = pieces["p"], pieces["y_c"], pieces["info"], pieces["m"]
+    p, y_c, info, starts = pieces["p"], pieces["y_c"], pieces["info"], pieces["starts"]
     k = n_months
-    resid = y - y_c[fe] * p
     scores = np.zeros((n_imp, k))
-    scores[:, 0] = np.bincount(imp, weights=resid * d, minlength=n_imp)
-    if k > 1:
-        by = np.bincount(imp * n_months + month, weights=resid, minlength=n_imp * n_months).reshape(n_imp, n_months)
-        scores[:, 1:] = by[:, 1:]
+    for r0, r1, _, _ in pieces["blocks"]:  # cells are sorted by importer: a block's are a range
+        first, local = imp[r0], imp[r0:r1] - imp[r0]
+        size = int(local[-1]) + 1
+        resid = y[r0:r1] - y_c[fe[r0:r1]] * p[r0:r1]
+        scores[first:first + size, 0] += np.bincount(local, weights=resid * d[r0:r1], minlength=size)
+        if k > 1:
+            by = np.bincount(local * n_months + month[r0:r1], weights=resid, minlength=size * n_months)
+            scores[first:first + size, 1:] += by.reshape(size, n_months)[:, 1:]
     inverse = np.linalg.pinv(info)
     steps = scores @ inverse.T  # J^-1 s_i for every importer
-    # Switching importers: their own information J_i matters (it has beta entries): solve with J - J_i.
-    if len(switching):
-        fe_imp = np.zeros(int(fe.max()) + 1, dtype=np.int64)
-        fe_imp[fe] = imp
-        local = np.full(n_imp, -1)
-        local[switching] = np.arange(len(switching))
-        rows = local[imp] >= 0
-        w = y_c[fe] * p
-        j_i = np.zeros((len(switching), k, k))
-        li = local[imp[rows]]
-        j_i[:, 0, 0] = np.bincount(li, weights=(w * d)[rows], minlength=len(switching))
-        if k > 1:
-            dm = np.bincount(li * n_months + month[rows], weights=(w * d)[rows],
-                             minlength=len(switching) * n_months).reshape(-1, n_months)[:, 1:]
-            j_i[:, 0, 1:] = dm
-            j_i[:, 1:, 0] = dm
-            mm = np.bincount(li * n_months + month[rows], weights=w[rows],
-                             minlength=len(switching) * n_months).reshape(-1, n_months)[:, 1:]
-            j_i[:, np.arange(1, k), np.arange(1, k)] = mm
-        fe_rows = local[fe_imp] >= 0
-        fe_local = local[fe_imp[fe_rows]]
-        mc = m[fe_rows] * np.sqrt(y_c[fe_rows])[:, None]
-        np.add.at(j_i, fe_local, -np.einsum("ci,cj->cij", mc, mc))
-        steps[switching] = _solve_each(info[None, :, :] - j_i, scores[switching])
+    # Switching importers: their own information J_i matters (it has beta entries): solve with
+    # J - J_i, a block of them at a time. Cells are sorted by group and groups by importer, so a
+    # block's cells and groups are one range each.
+    fe_imp = np.zeros(len(y_c), dtype=np.int64)
+    fe_imp[fe] = imp
+    for block in np.array_split(switching, -(-len(switching) // SWITCHING_BLOCK)) if len(switching) else []:
+        steps[block] = _switching_steps(block, imp, fe, fe_imp, month, d, p, y_c, starts, info, scores[block], n_months)
     return fit.beta - steps[:, 0]
+
+
+def _switching_steps(block: np.ndarray, imp, fe, fe_imp, month, d, p, y_c, starts, info, scores, n_months) -> np.ndarray:
+    """(J - J_i)^-1 s_i for the switching importers of `block` (ascending importer codes)."""
+    k, size = n_months, len(block)
+    r0, r1 = np.searchsorted(imp, block[0]), np.searchsorted(imp, block[-1], side="right")
+    local = np.full(int(block[-1]) - int(block[0]) + 1, -1)
+    local[block - block[0]] = np.arange(size)
+    li = local[imp[r0:r1] - block[0]]
+    rows = li >= 0
+    li, w = li[rows], (y_c[fe[r0:r1]] * p[r0:r1])[rows]
+    dr, mr = d[r0:r1][rows], month[r0:r1][rows]
+    j_i = np.zeros((size, k, k))
+    j_i[:, 0, 0] = np.bincount(li, weights=w * dr, minlength=size)
+    if k > 1:
+        dm = np.bincount(li * n_months + mr, weights=w * dr, minlength=size * n_months).reshape(-1, n_months)[:, 1:]
+        j_i[:, 0, 1:] = dm
+        j_i[:, 1:, 0] = dm
+        mm = np.bincount(li * n_months + mr, weights=w, minlength=size * n_months).reshape(-1, n_months)[:, 1:]
+        j_i[:, np.arange(1, k), np.arange(1, k)] = mm
+    first, last = fe[r0], fe[r1 - 1] + 1
+    group_local = local[fe_imp[first:last] - block[0]]
+    held = group_local >= 0
+    m = group_moments(fe, month, d, p, starts, first, last, n_months)[held]
+    mc = m * np.sqrt(y_c[first:last][held])[:, None]
+    np.add.at(j_i, group_local[held], -np.einsum("ci,cj->cij", mc, mc))
+    return _solve_each(info[None, :, :] - j_i, scores)
 
 
 def _solve_each(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -515,8 +579,8 @@ class SideImporters:
     below: np.ndarray
 
 
-def median_inputs(con, table: str, levels: list[tuple[list[str], int]], nested: bool = False
-                  ) -> list[tuple[pl.DataFrame, MedianSides, SideImporters]]:
+def median_inputs(con, table: str, levels: list[tuple[list[str], int]], nested: bool = False,
+                  months: tuple[int, int] | None = None) -> list[tuple[pl.DataFrame, MedianSides, SideImporters]]:
     """Side statistics and importer counts of the values in `table` (columns: the keys, importer,
     certified, value) for each level (keys whose distinct values are the cells, and the values a
     side needs), computed in DuckDB: per-side quantiles, then one join counting each importer's
@@ -524,7 +588,9 @@ def median_inputs(con, table: str, levels: list[tuple[list[str], int]], nested: 
     sides are kept. `nested`: every cell belongs to one importer (importer is among the keys), so
     deleting it deletes the cell and neither densities nor importer counts are needed.
     Returns per level the compared cells' keys (one row per cell, in cell order), the sides and
-    the counts."""
+    the counts. `months`: only the values of months first..last (the table has a month column)."""
+    if months is not None:
+        table = f"(SELECT * FROM {table} WHERE month BETWEEN {int(months[0])} AND {int(months[1])})"
     results = []
     for keys, min_cell in levels:
         cells, sides, frame = _median_sides(con, table, keys, min_cell, nested)
@@ -582,8 +648,8 @@ class MedianResult:
     switching_importers: np.ndarray
 
 
-def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list[tuple[np.ndarray, int]]
-                         ) -> list[MedianResult]:
+def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list[tuple[np.ndarray, int]],
+                         n_importers: int | None = None) -> list[MedianResult]:
     """Certified minus uncertified median of each compared cell, averaged with the certified side's
     counts as weights: the difference certified traffic would see against uncertified traffic of
     its own cells (direct standardization to the exposed group: Rothman, Greenland & Lash 2008,
@@ -596,7 +662,39 @@ def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list
     (cells nested in importers: exactly what deleting the importer does).
 
     One result per grouping (group of each cell, number of groups): the per-cell and per-importer
-    terms are computed once and added up per group."""
+    terms are computed once and added up per group. `n_importers`: importer codes are below it
+    (default: the largest present + 1)."""
+    terms = median_terms(sides, per)
+    if n_importers is None:
+        n_importers = int(per.importer.max()) + 1 if len(per.importer) else 1
+    results = []
+    for group_of_cell, n_groups in groupings:
+        sums = MedianSums.empty(n_groups, n_importers)
+        sums.add(terms, group_of_cell)
+        results.append(sums.result())
+    return results
+
+
+@dataclass(frozen=True)
+class MedianTerms:
+    """What each compared cell and each (cell, importer) adds to a standardized median difference
+    and to its delete-one-importer replicates (see standardized_medians)."""
+
+    n1_c: np.ndarray  # per cell: certified values (the weight) and certified - uncertified median
+    diff_c: np.ndarray
+    c: np.ndarray  # per (cell, importer) run: the cell, the importer, the change of sum(w d) and of sum(w)
+    importer: np.ndarray  # without that importer, and on how many of the cell's sides it has values
+    change_d: np.ndarray
+    change_w: np.ndarray
+    sides_held: np.ndarray
+    side_cell: np.ndarray  # per (side, importer) row: the side's cell, the importer, its side, its values
+    side_importer: np.ndarray
+    side_certified: np.ndarray
+    side_n: np.ndarray
+
+
+def median_terms(sides: MedianSides, per: SideImporters) -> MedianTerms:
+    """The per-cell and per-(cell, importer) terms of standardized_medians, before grouping."""
     s0 = np.arange(0, len(sides.n), 2)  # uncertified side of each cell; its certified side is s0 + 1
     n1_c, diff_c = sides.n[s0 + 1].astype(float), sides.median[s0 + 1] - sides.median[s0]
     side, importer = per.side, per.importer.astype(np.int64)
@@ -608,9 +706,9 @@ def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list
     certified = sides.certified[side]
     # Per cell and importer (runs of the rows sorted by both): the two sides' moves, the
     # importer's certified values, whether a side empties, on how many sides it has values.
-    cell = sides.cell[side]
-    order = sorting_order(cell, importer)
-    cell, imp, certified_o = cell[order], importer[order], certified[order]
+    side_cell = sides.cell[side]
+    order = sorting_order(side_cell, importer)
+    cell, imp, certified_o = side_cell[order], importer[order], certified[order]
     starts = np.flatnonzero(np.r_[True, (cell[1:] != cell[:-1]) | (imp[1:] != imp[:-1])]) if len(cell) else np.zeros(0, int)
     moved_o = moved[order]
     m1 = np.add.reduceat(np.where(certified_o, moved_o, 0.0), starts) if len(starts) else np.zeros(0)
@@ -622,35 +720,75 @@ def standardized_medians(sides: MedianSides, per: SideImporters, groupings: list
     n1, d_c = n1_c[c], diff_c[c]
     new_w = np.where(emptied, 0.0, n1 - n1_i)
     new_term = np.where(emptied, 0.0, new_w * (d_c + m1 - m0))
-    change_d_c, change_w_c = n1 * d_c - new_term, n1 - new_w
-    n_importers = int(importer.max()) + 1 if len(importer) else 1
-    results = []
-    for group_of_cell, n_groups in groupings:
-        total_d = np.bincount(group_of_cell, weights=n1_c * diff_c, minlength=n_groups)
-        total_w = np.bincount(group_of_cell, weights=n1_c, minlength=n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            estimate = total_d / total_w
-        gi = group_of_cell[c].astype(np.int64) * n_importers + pc_importer
+    return MedianTerms(n1_c, diff_c, c, pc_importer, n1 * d_c - new_term, n1 - new_w, sides_held,
+                       side_cell, importer, certified, per.n)
+
+
+@dataclass
+class MedianSums:
+    """standardized_medians of n_groups groups as sums that calls of add() extend, a batch of cells
+    at a time (for example one month's, so that ALL pools every month while memory holds one):
+    per group the weighted differences and weights, per (group, importer) their changes without
+    the importer and which sides it has values on. One add() of every cell gives
+    standardized_medians' result float for float."""
+
+    n_groups: int
+    n_importers: int
+    total_d: np.ndarray
+    total_w: np.ndarray
+    change_d: np.ndarray
+    change_w: np.ndarray
+    runs: np.ndarray  # (cell, importer) runs per (group, importer): the importer informs the group
+    certified_rows: np.ndarray  # side rows per (group, importer), certified and uncertified sides
+    uncertified_rows: np.ndarray
+    both_sides: np.ndarray  # runs holding both sides of a cell: the importer compares itself
+    certified_n: np.ndarray
+    uncertified_n: np.ndarray
+
+    @classmethod
+    def empty(cls, n_groups: int, n_importers: int) -> MedianSums:
         size = n_groups * n_importers
-        change_d = np.bincount(gi, weights=change_d_c, minlength=size)
-        change_w = np.bincount(gi, weights=change_w_c, minlength=size)
-        present = np.flatnonzero(np.bincount(gi, minlength=size))
-        group_of = present // n_importers
+        return cls(n_groups, n_importers, *(np.zeros(n) for n in (n_groups, n_groups, size, size)),
+                   *(np.zeros(size, dtype=np.int64) for _ in range(4)), np.zeros(n_groups), np.zeros(n_groups))
+
+    def add(self, t: MedianTerms, group_of_cell: np.ndarray) -> None:
+        size = self.n_groups * self.n_importers
+        self.total_d += np.bincount(group_of_cell, weights=t.n1_c * t.diff_c, minlength=self.n_groups)
+        self.total_w += np.bincount(group_of_cell, weights=t.n1_c, minlength=self.n_groups)
+        gi = group_of_cell[t.c].astype(np.int64) * self.n_importers + t.importer
+        self.change_d += np.bincount(gi, weights=t.change_d, minlength=size)
+        self.change_w += np.bincount(gi, weights=t.change_w, minlength=size)
+        self.runs += np.bincount(gi, minlength=size)
+        self.both_sides += np.bincount(gi[t.sides_held == 2], minlength=size)
+        side_gi = group_of_cell[t.side_cell].astype(np.int64) * self.n_importers + t.side_importer
+        certified = t.side_certified
+        self.certified_rows += np.bincount(side_gi[certified], minlength=size)
+        self.uncertified_rows += np.bincount(side_gi[~certified], minlength=size)
+        side_group = side_gi // self.n_importers
+        self.certified_n += np.bincount(side_group[certified], weights=t.side_n[certified], minlength=self.n_groups)
+        self.uncertified_n += np.bincount(side_group[~certified], weights=t.side_n[~certified], minlength=self.n_groups)
+
+    def result(self) -> MedianResult:
         with np.errstate(invalid="ignore", divide="ignore"):
-            remaining = total_w[group_of] - change_w[present]
-            replicate = np.where(remaining > 0, (total_d[group_of] - change_d[present]) / remaining, np.inf)
-        low, high, importers = jackknife(estimate, group_of, replicate, n_groups)
-        side_gi = group_of_cell[sides.cell[side]].astype(np.int64) * n_importers + importer
-        distinct = lambda flag: (np.bincount(side_gi[flag], minlength=size) > 0).reshape(n_groups, n_importers).sum(axis=1)  # noqa: E731
-        switching = (np.bincount(gi[sides_held == 2], minlength=size) > 0).reshape(n_groups, n_importers).sum(axis=1)
-        side_group = side_gi // n_importers
-        results.append(MedianResult(
+            estimate = self.total_d / self.total_w
+        present = np.flatnonzero(self.runs)
+        group_of = present // self.n_importers
+        with np.errstate(invalid="ignore", divide="ignore"):
+            remaining = self.total_w[group_of] - self.change_w[present]
+            replicate = np.where(remaining > 0, (self.total_d[group_of] - self.change_d[present]) / remaining, np.inf)
+        low, high, importers = jackknife(estimate, group_of, replicate, self.n_groups)
+        distinct = lambda rows: (rows > 0).reshape(self.n_groups, self.n_importers).sum(axis=1)  # noqa: E731
+        return MedianResult(
             effect=estimate, ci_low=low, ci_high=high, importers=importers,
-            certified_n=np.bincount(side_group[certified], weights=per.n[certified], minlength=n_groups).astype(np.int64),
-            uncertified_n=np.bincount(side_group[~certified], weights=per.n[~certified], minlength=n_groups).astype(np.int64),
-            certified_importers=distinct(certified), uncertified_importers=distinct(~certified),
-            switching_importers=switching))
-    return results
+            certified_n=self.certified_n.astype(np.int64), uncertified_n=self.uncertified_n.astype(np.int64),
+            certified_importers=distinct(self.certified_rows), uncertified_importers=distinct(self.uncertified_rows),
+            switching_importers=distinct(self.both_sides))
+
+
+def stack_results(results: list[MedianResult]) -> MedianResult:
+    """Results of consecutive groups (for example one per month) as one result."""
+    return MedianResult(**{name: np.concatenate([getattr(r, name) for r in results])
+                           for name in MedianResult.__dataclass_fields__})
 
 
 def standardized_median_difference(sample: pl.DataFrame, by: list[str], min_cell: int = MIN_CELL,
