@@ -4,6 +4,7 @@ setting, its variable, flag, default and check)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,11 @@ class Warehouse(dg.ConfigurableResource):
         """Beside the warehouse: a run holds an OS lock on it (pipelines/runner.py)."""
         return Path(self.path).with_name(Path(self.path).name + ".lock")
 
+    @property
+    def writer_lock_path(self) -> Path:
+        """Beside the warehouse: a session holds an OS lock on it (writer_turn)."""
+        return Path(self.path).with_name(Path(self.path).name + ".writer")
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,15 +67,37 @@ class Warehouse(dg.ConfigurableResource):
         return con
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection with the schemas, bookkeeping tables and macros in place."""
-        con = self.connect()
+    def writer_turn(self) -> Iterator[None]:
+        """Waits for, then holds, an OS lock (flock) that admits one warehouse session at a time.
+        The pool duckdb_warehouse should already do so, but with the SQLite instance storage two
+        runs can claim its one slot at once (Dagster reads a free slot, then updates it, without a
+        row lock), and the second step then failed on DuckDB's "Could not set lock on file". The
+        kernel releases the lock when the process ends, so a killed step never leaves it held."""
+        path = self.writer_lock_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            con.execute(read_sql("setup/schemas.sql"))
-            con.execute(read_sql("setup/macros.sql"))
-            yield con
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                dg.get_dagster_logger().info(f"waiting for the warehouse: another process has a session open on {self.path}")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
         finally:
-            con.close()
+            os.close(fd)  # releases the lock
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with the schemas, bookkeeping tables and macros in place, once
+        no other process has one (writer_turn)."""
+        with self.writer_turn():
+            con = self.connect()
+            try:
+                con.execute(read_sql("setup/schemas.sql"))
+                con.execute(read_sql("setup/macros.sql"))
+                yield con
+            finally:
+                con.close()
 
 
 class PipelineSettings(dg.ConfigurableResource):

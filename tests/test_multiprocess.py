@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.resources import Warehouse
 from conftest import TEST_KEY
 from pipelines.sample_data import generate
 
@@ -60,3 +61,17 @@ def test_multiprocess_ingest_then_a_backfill_of_several_months(tmp_path):
     assert built == (staged, len(months))
     with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
         assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchall()[0][0] == staged
+
+
+def test_a_session_waits_for_another_process_s_session_instead_of_failing_on_the_lock(tmp_path):
+    """The pool's slot is the first guard; this is the second, for when two runs on the SQLite instance
+    storage claim the one slot at once: the second session waits for the first to close."""
+    path = tmp_path / "w.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from assets.resources import Warehouse\n"
+                               "with Warehouse(path=sys.argv[1]).session() as con:\n"
+                               " print('held', flush=True); time.sleep(3); con.execute('CREATE TABLE meta.first AS SELECT 1 AS x')",
+                               str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert holder.stdout.readline().strip() == "held"
+    with Warehouse(path=str(path)).session() as con:  # would raise "Could not set lock on file" without the wait
+        assert con.execute("SELECT x FROM meta.first").fetchall() == [(1,)]
+    assert holder.wait(timeout=60) == 0
