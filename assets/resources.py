@@ -36,6 +36,19 @@ class MissingPseudonymKey(SettingError):
     pass
 
 
+@contextlib.contextmanager
+def lock_file(path: Path) -> Iterator[int]:
+    """An open descriptor of a lock file beside the warehouse (created readable by its owner only)
+    for flock; closing it, also when the process dies, releases any lock held on it. A run
+    (pipelines/runner.py run_lock) and a warehouse session (Warehouse.writer_turn) each lock one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file the pipeline owns (one writer: analysts never open it)."""
 
@@ -73,18 +86,13 @@ class Warehouse(dg.ConfigurableResource):
         runs can claim its one slot at once (Dagster reads a free slot, then updates it, without a
         row lock), and the second step then failed on DuckDB's "Could not set lock on file". The
         kernel releases the lock when the process ends, so a killed step never leaves it held."""
-        path = self.writer_lock_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        with lock_file(self.writer_lock_path) as fd:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 dg.get_dagster_logger().info(f"waiting for the warehouse: another process has a session open on {self.path}")
                 fcntl.flock(fd, fcntl.LOCK_EX)
             yield
-        finally:
-            os.close(fd)  # releases the lock
 
     @contextlib.contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,7 +15,7 @@ import duckdb
 
 from assets.marts.pseudonyms import one_line, shown
 from assets.partitions import listed_months, outside_partitions
-from assets.resources import resources_from_env
+from assets.resources import lock_file, resources_from_env
 from assets.settings import SettingError
 from pipelines.instance import persistent_instance, process_tags, release_dead_runs
 from pipelines.planner import INGEST_JOB, plan_after_ingest
@@ -37,21 +37,15 @@ def run_lock(path: Path) -> Iterator[None]:
     """An OS lock (flock) on a file beside the warehouse, held for the whole run: a second run
     exits at once instead of racing the first; the kernel releases it when the process ends, so a
     killed run never leaves it held."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode("utf-8", errors="replace").strip() or "an unknown time"
-        os.close(fd)
-        raise RunInProgress(holder) from None
-    try:
+    with lock_file(path) as fd:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", errors="replace").strip() or "an unknown time"
+            raise RunInProgress(holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC (process {os.getpid()})".encode(), 0)
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
