@@ -45,7 +45,11 @@ def run_lock(path: Path) -> Iterator[None]:
             raise RunInProgress(holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC (process {os.getpid()})".encode(), 0)
-        yield
+        try:
+            yield
+        finally:
+            # Closing alone would leave the lock held while a forked child still has the descriptor open.
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
