@@ -39,13 +39,16 @@ class MissingPseudonymKey(SettingError):
 @contextlib.contextmanager
 def lock_file(path: Path) -> Iterator[int]:
     """An open descriptor of a lock file beside the warehouse (created readable by its owner only)
-    for flock; closing it, also when the process dies, releases any lock held on it. A run
-    (pipelines/runner.py run_lock) and a warehouse session (Warehouse.writer_turn) each lock one."""
+    for flock; on leaving, a lock taken through it is released and it is closed (if the process dies,
+    the kernel does both). A run (pipelines/runner.py run_lock) and a warehouse session
+    (Warehouse.writer_turn) each lock one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         yield fd
     finally:
+        # Unlocked before closing: closing alone leaves it held while a forked child keeps the descriptor.
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 

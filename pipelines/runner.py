@@ -45,11 +45,7 @@ def run_lock(path: Path) -> Iterator[None]:
             raise RunInProgress(holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC (process {os.getpid()})".encode(), 0)
-        try:
-            yield
-        finally:
-            # Closing alone would leave the lock held while a forked child still has the descriptor open.
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        yield
 
 
 def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
