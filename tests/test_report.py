@@ -75,6 +75,34 @@ def test_pdf_page_one_is_the_answer_and_every_page_renders(published, tmp_path):
     assert missing == []
     # Units and separators, and the provenance line in words on the page.
     assert "Published " in flat and "input files" in flat and "git commit" in flat
+    # The text pages are set in the core fonts (report.pdf_fonts), the figures in the embedded DejaVu Sans.
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Helvetica " in fonts and "DejaVuSans " in fonts
+
+
+def test_a_text_page_takes_the_core_fonts_only_when_they_have_every_character():
+    import matplotlib.pyplot as plt
+
+    from assets.reports import report
+
+    def page(cell: str):
+        row = ([cell, "whole period", "design", "effect", report.verdict_words("SUPPORTED"), "1 / 2", "3 / 4", "-"],
+               "SUPPORTED")
+        [fig] = report.text_pages("title", report.SCORE_COLUMNS, [row], None, intro="Café · 5× fewer – 0.1")
+        return fig
+
+    minus = page("\N{MINUS SIGN}4.2 h (95% CI \N{MINUS SIGN}10 h to 1.7 h)")
+    assert report.pdf_fonts(minus) == {"pdf.use14corefonts": True}
+    texts = [t.get_text() for t in minus.texts]
+    assert "-4.2 h (95% CI -10 h to 1.7 h)" in texts and "supported" in texts  # the marker, not a glyph
+    assert not any("\N{MINUS SIGN}" in t for t in texts)
+    named = page("entries_\N{LATIN CAPITAL LETTER L WITH STROKE}\u00f3d\u017a.csv")  # not in Windows-1252
+    assert report.pdf_fonts(named) == {}
+    assert "entries_\N{LATIN CAPITAL LETTER L WITH STROKE}\u00f3d\u017a.csv" in [t.get_text() for t in named.texts]
+    figure, _ = plt.subplots()
+    assert report.pdf_fonts(figure) == {}  # tick labels are only known once drawn
+    for fig in (minus, named, figure):
+        plt.close(fig)
 
 
 def test_every_text_page_and_chart_has_no_overlapping_labels(published):

@@ -26,9 +26,14 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
+# Every PNG (the folder's charts, the HTML report's images): 110 dpi; zlib level 3, not Pillow's 6,
+# because level 6 took a third of a month's PNG time for files 1 % smaller.
+PNG = {"format": "png", "dpi": 110, "pil_kwargs": {"compress_level": 3}}
+
+
 def save_figure(fig: Figure, path: Path) -> None:
     with replaced_on_success(path) as partial:
-        fig.savefig(partial, dpi=110)
+        fig.savefig(partial, **PNG)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -28,31 +28,37 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from assets.marts.pseudonyms import one_line  # noqa: E402
 from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
                                    mode_names, recovery_figure, release_time_figure)
-from assets.reports.files import replaced_on_success, write_text  # noqa: E402
+from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, STATUS_COLORS, STATUS_LINES, STATUS_MARKERS,  # noqa: E402
                                   VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
 from assets.reports.workers import draw_each_month  # noqa: E402
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
+MINUS = "\N{MINUS SIGN}"
 CLAIM_ORDER = [c.name for c in CLAIMS]
 VERDICT_SYMBOLS = {"SUPPORTED": "●", "CONTRADICTED": "✖", "INCONCLUSIVE": "○", "INSUFFICIENT_DATA": "□",
                    "NOT_SHOWN": "○", "NOT_MEASURABLE": "□"}
 MEASURE_TITLES = {"rate_ratio": "Exam and detention rates: certified ÷ not certified (below 1 = fewer for certified)",
                   "difference_in_median_hours": "Median hours: certified − not certified (below 0 = faster for certified)",
                   "difference_in_mean_minutes": "Border delay: FAST − standard lanes, minutes (below 0 = shorter in FAST)"}
-HOW_TO_READ = (
-    "How to read this. Each line answers one of CBP's CTPAT promises. ● supported: every comparison shows the "
-    "benefit beyond chance (its 95% interval lies wholly on the benefit side). ✖ contradicted: a comparison shows "
-    "the opposite. ○ not shown: a comparison cannot tell the benefit from no difference. □ too little data or not "
-    "measurable. The intervals treat importers, not entries, as the independent units. \"Across importers\" compares "
+# The verdicts' symbols in words that HTML shows with a glyph; the PDF's text pages draw the
+# verdict's marker instead (text_pages) and say the words alone, so that they set in a core font.
+_HOW_TO_READ = (
+    "How to read this. Each line answers one of CBP's CTPAT promises. {SUPPORTED}supported: every comparison shows the "
+    "benefit beyond chance (its 95% interval lies wholly on the benefit side). {CONTRADICTED}contradicted: a comparison shows "
+    "the opposite. {NOT_SHOWN}not shown: a comparison cannot tell the benefit from no difference. {INSUFFICIENT_DATA}too "
+    "little data or not measurable. The intervals treat importers, not entries, as the independent units. \"Across importers\" compares "
     "certified with uncertified traffic at the same port and mode: it cannot rule out that low-risk importers are "
     "the ones who join. \"Importers that changed status, compared with themselves\" can: who joins cannot explain it."
 )
+HOW_TO_READ = _HOW_TO_READ.format(**{v: f"{s} " for v, s in VERDICT_SYMBOLS.items()})
+HOW_TO_READ_PDF = _HOW_TO_READ.format(**{v: "" for v in VERDICT_SYMBOLS})
 DESIGNS = [
     ("Across importers (cross-sectional)",
      "certified entries against uncertified entries of the same port and mode (exam rates: also the same country of "
@@ -191,7 +197,12 @@ SENSITIVITY_COLUMNS = [Column("benefit", 0.22), Column("specification", 0.16), C
 
 
 def verdict_words(verdict: str) -> str:
-    return f"{VERDICT_SYMBOLS[verdict]} {VERDICTS[verdict]['label']}"
+    """The verdict's word; tables carry it alone (HTML adds the symbol, the PDF the marker)."""
+    return VERDICTS[verdict]["label"]
+
+
+def verdict_symbol_words(verdict: str) -> str:
+    return f"{VERDICT_SYMBOLS[verdict]} {verdict_words(verdict)}"
 
 
 def claim_rows(claims: pl.DataFrame) -> list[tuple[list[str], str]]:
@@ -249,7 +260,7 @@ def forest_figure(card: pl.DataFrame, month: str):
                 ax.plot(row["effect"], y, style["marker"], color=style["color"], markersize=7,
                         markerfacecolor=style["color"] if style["filled"] else "white", markeredgewidth=1.5)
                 finite.append(row["effect"])
-            ax.text(1.01, y, f"{verdict_words(row['verdict'])} · n={count(row['certified_n'])} / "
+            ax.text(1.01, y, f"{verdict_symbol_words(row['verdict'])} · n={count(row['certified_n'])} / "
                              f"{count(row['uncertified_n'])}", transform=ax.get_yaxis_transform(), va="center",
                     fontsize=7, color=style["text"])
         null = 1.0 if measure == "rate_ratio" else 0.0
@@ -310,10 +321,10 @@ def trend_figure(trend: pl.DataFrame, month: str):
 def text_pages(title: str, columns: list[Column], rows: list[tuple[list[str], str]], data: ReportData,
                intro: str = "", fontsize: float = 7.5) -> list:
     """A table as A4 pages of wrapped text in columns (as many pages as it needs); the verdict column
-    in its verdict's text colour."""
+    with its verdict's marker, in its verdict's text colour."""
     width_in = A4_LANDSCAPE[0] * 0.94
     chars = [max(8, int(c.width * width_in * 72 / (0.56 * fontsize))) for c in columns]
-    line = fontsize * 1.3 / 72 / A4_LANDSCAPE[1]  # one text line as a share of the page height
+    line = _pitch(fontsize)
     pages, fig, y = [], None, 0.0
 
     def new_page(first: bool):
@@ -322,10 +333,15 @@ def text_pages(title: str, columns: list[Column], rows: list[tuple[list[str], st
         fig.text(0.03, 0.955, title if first else f"{title} (continued)", fontsize=13, weight="bold", va="top")
         y = 0.915
         if first and intro:
-            wrapped = textwrap.fill(intro, int(width_in * 72 / (0.56 * 8)))
-            fig.text(0.03, y, wrapped, fontsize=8, va="top", bbox={"facecolor": "#F2F2F2", "edgecolor": "#BBBBBB",
-                                                                     "boxstyle": "round,pad=0.5"})
-            y -= (wrapped.count("\n") + 1) * 8 * 1.3 / 72 / A4_LANDSCAPE[1] + 0.03
+            wrapped = textwrap.wrap(intro, int(width_in * 72 / (0.56 * 8)))
+            height = len(wrapped) * _pitch(8)
+            pad = 0.008
+            fig.add_artist(FancyBboxPatch((0.03 - pad, y - height - pad), 0.94 + 2 * pad, height + 2 * pad,
+                                          boxstyle="round,pad=0,rounding_size=0.008", facecolor="#F2F2F2",
+                                          edgecolor="#BBBBBB", mutation_aspect=A4_LANDSCAPE[0] / A4_LANDSCAPE[1],
+                                          transform=fig.transFigure))
+            _lines(fig, 0.03, y, wrapped, 8, color="#222222")
+            y -= height + 0.035
         x = 0.03
         for c in columns:
             fig.text(x, y, c.title, fontsize=fontsize, weight="bold", va="top")
@@ -336,22 +352,72 @@ def text_pages(title: str, columns: list[Column], rows: list[tuple[list[str], st
 
     new_page(True)
     for cells, verdict in rows:
-        wrapped = [textwrap.fill(str(c), w) or " " for c, w in zip(cells, chars)]
-        height = max(w.count("\n") + 1 for w in wrapped) * line + line * 0.5
+        wrapped = [textwrap.wrap(str(c), w) or [" "] for c, w in zip(cells, chars)]
+        height = max(len(w) for w in wrapped) * line + line * 0.5
         if y - height < 0.06:
             new_page(False)
         x = 0.03
-        for text, c in zip(wrapped, columns):
-            color = VERDICTS[verdict]["text"] if verdict and c.title.startswith("verdict") else "#222222"
-            fig.text(x, y, text, fontsize=fontsize, va="top", color=color, linespacing=1.15)
+        for lines, c in zip(wrapped, columns):
+            if verdict and c.title.startswith("verdict"):
+                indent = _verdict_marker(fig, x, y - line * 0.4, verdict, fontsize)
+                _lines(fig, x + indent, y, lines, fontsize, color=VERDICTS[verdict]["text"])
+            else:
+                _lines(fig, x, y, lines, fontsize, color="#222222")
             x += c.width * 0.94
         y -= height
     return pages
 
 
+def _pitch(fontsize: float) -> float:
+    """The distance from one line of text to the next, as a share of the page height."""
+    return fontsize * 1.3 / 72 / A4_LANDSCAPE[1]
+
+
+def _lines(fig, x: float, y: float, lines: list[str], fontsize: float, **style) -> None:
+    """Lines of text from the top y down, one text per line on baselines a pitch apart: matplotlib
+    spaces the lines of one text by their own ink heights, which in a core font (pdf_fonts) left
+    some gaps visibly wider than others."""
+    ascent = fontsize * 0.8 / 72 / A4_LANDSCAPE[1]
+    for i, text in enumerate(lines):
+        fig.text(x, y - ascent - i * _pitch(fontsize), text, fontsize=fontsize, va="baseline", **style)
+
+
+def _verdict_marker(fig, x: float, y: float, verdict: str, fontsize: float) -> float:
+    """The verdict's marker (the forest plot's shape and colour) centred at (x + half its width, y) in
+    page coordinates; returns the page width it takes with a space after it."""
+    style = VERDICTS[verdict]
+    size = fontsize * 0.85  # points, about a capital letter's height
+    half = size / 2 / 72 / A4_LANDSCAPE[0]
+    fig.add_artist(plt.Line2D([x + half], [y], marker=style["marker"], markersize=size, color=style["color"],
+                              markerfacecolor=style["color"] if style["filled"] else "white", markeredgewidth=1,
+                              linestyle="none"))
+    return 2 * half + fontsize * 0.4 / 72 / A4_LANDSCAPE[0]
+
+
+def pdf_fonts(fig) -> dict:
+    """The PDF settings a page is set with. A text page whose every character the PDF core fonts
+    (Helvetica, Windows-1252) can show is set in them: the viewer supplies the font, so matplotlib
+    lays a line out at once instead of glyph by glyph (a month's text pages 0.38 -> 0.10 s). The
+    minus sign, which Windows-1252 lacks, becomes the hyphen-minus on such a page. Any other page
+    keeps the embedded DejaVu Sans: a figure's tick labels are only formatted when it is drawn, so
+    its text cannot be checked beforehand, and a name from the input may hold any character, which
+    a core font would print as '?'."""
+    if fig.axes:
+        return {}
+    texts = [(text, text.get_text().replace(MINUS, "-")) for text in fig.texts]
+    try:
+        for _, plain in texts:
+            plain.encode("cp1252")
+    except UnicodeEncodeError:
+        return {}
+    for text, plain in texts:
+        text.set_text(plain)
+    return {"pdf.use14corefonts": True}
+
+
 def _figure_png(fig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, **PNG)
     return buffer.getvalue()
 
 
@@ -387,7 +453,7 @@ def write_pdf(data: ReportData, figures: list[Figure], path: Path) -> int:
     data quality and provenance; every page with the provenance line in words."""
     footer = provenance_words(data)
     pages = [*text_pages(f"Does CTPAT deliver what CBP promises? {data.month} and the whole period", CLAIM_COLUMNS,
-                         claim_rows(data.claims), data, intro=HOW_TO_READ),
+                         claim_rows(data.claims), data, intro=HOW_TO_READ_PDF),
              *text_pages(f"CTPAT benefit scorecard, {data.month} and the whole period", SCORE_COLUMNS,
                          scorecard_rows(data.scorecard), data,
                          intro="Effects are certified relative to not certified traffic: a benefit is a ratio below 1 "
@@ -407,7 +473,8 @@ def write_pdf(data: ReportData, figures: list[Figure], path: Path) -> int:
     with replaced_on_success(path) as partial, PdfPages(partial) as pdf:
         for fig in pages:
             fig.text(0.5, 0.008, footer, ha="center", fontsize=6, color="#555555")
-            pdf.savefig(fig)
+            with matplotlib.rc_context(pdf_fonts(fig)):
+                pdf.savefig(fig)
     for fig in pages:
         if fig not in [f.fig for f in figures]:
             plt.close(fig)
@@ -418,7 +485,8 @@ def _table_html(columns: list[str], rows: list[tuple[list[str], str]], verdict_c
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for cells, verdict in rows:
-        tds = "".join(f'<td class="v-{verdict}">{html.escape(c)}</td>' if verdict and name == verdict_column
+        tds = "".join(f'<td class="v-{verdict}">{html.escape(verdict_symbol_words(verdict))}</td>'
+                      if verdict and name == verdict_column
                       else f"<td>{html.escape(str(c))}</td>" for name, c in zip(columns, cells))
         body.append(f"<tr>{tds}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
