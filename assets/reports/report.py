@@ -34,21 +34,21 @@ from assets.marts.pseudonyms import one_line  # noqa: E402
 from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
                                    mode_names, recovery_figure, release_time_figure)
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
-from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, STATUS_COLORS, STATUS_LINES, STATUS_MARKERS,  # noqa: E402
-                                  VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
+from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
+                                  STATUS_MARKERS, VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
 from assets.reports.workers import draw_each_month  # noqa: E402
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
-MINUS = "\N{MINUS SIGN}"
 CLAIM_ORDER = [c.name for c in CLAIMS]
 VERDICT_SYMBOLS = {"SUPPORTED": "●", "CONTRADICTED": "✖", "INCONCLUSIVE": "○", "INSUFFICIENT_DATA": "□",
                    "NOT_SHOWN": "○", "NOT_MEASURABLE": "□"}
 MEASURE_TITLES = {"rate_ratio": "Exam and detention rates: certified ÷ not certified (below 1 = fewer for certified)",
                   "difference_in_median_hours": "Median hours: certified − not certified (below 0 = faster for certified)",
                   "difference_in_mean_minutes": "Border delay: FAST − standard lanes, minutes (below 0 = shorter in FAST)"}
-# The verdicts' symbols in words that HTML shows with a glyph; the PDF's text pages draw the
-# verdict's marker instead (text_pages) and say the words alone, so that they set in a core font.
+# "How to read this" names each verdict by its word. The HTML puts the verdict's glyph before it; the
+# PDF's page one does not (its table draws the verdict's marker instead, and a glyph would keep the
+# page out of the core fonts: pdf_fonts).
 _HOW_TO_READ = (
     "How to read this. Each line answers one of CBP's CTPAT promises. {SUPPORTED}supported: every comparison shows the "
     "benefit beyond chance (its 95% interval lies wholly on the benefit side). {CONTRADICTED}contradicted: a comparison shows "

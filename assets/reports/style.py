@@ -40,6 +40,9 @@ VERDICTS = {
 }
 
 
+MINUS = "\N{MINUS SIGN}"  # the sign of a negative duration (hours_text); a hyphen on core-font PDF pages
+
+
 def count(n) -> str:
     """12,345 (a count with thousands separators); '–' for none."""
     return "–" if n is None else f"{int(n):,}"
@@ -57,7 +60,7 @@ def hours_text(h: float) -> str:
     else:
         days = a / 24
         text = f"{days:.0f} d" if abs(days - round(days)) < 0.05 else f"{days:.1f} d"
-    return ("−" if h < 0 else "") + text
+    return (MINUS if h < 0 else "") + text
 
 
 HOUR_TICKS = [0.25, 0.5, 1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720, 1440]
