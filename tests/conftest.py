@@ -72,15 +72,21 @@ def dagster_home(tmp_path_factory) -> Path:
         os.environ["DAGSTER_HOME"] = old
 
 
-@pytest.fixture
-def paths(tmp_path, monkeypatch) -> Paths:
+def prepared_paths(root: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    """A pipeline in `root` with the test key and the operator's settings cleared (for as long as
+    `monkeypatch` lasts) and empty landing folders for entries, exams and CTPAT."""
     monkeypatch.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
     for var in ("EXAM_RISK_ACCEPT", "EXAM_RISK_MAX_REJECT_SHARE", "EXAM_RISK_PSEUDONYM_KEY_FILE"):
         monkeypatch.delenv(var, raising=False)
-    p = Paths(tmp_path)
+    p = Paths(root)
     for source in ("entries", "exams", "ctpat"):
         (p.landing / source).mkdir(parents=True)
     return p
+
+
+@pytest.fixture
+def paths(tmp_path, monkeypatch) -> Paths:
+    return prepared_paths(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -137,18 +137,13 @@ ZONE_CASES = [  # crossing, the port's date, the feed's update time, the instant
 def zone_readings(tmp_path_factory) -> pl.DataFrame:
     """Every zone case read by one run (one run each took 8-16 s): a snapshot file per case, each at
     its own document time, since one crossing's readings in snapshots of the same time count once."""
-    from conftest import TEST_KEY, Paths
+    from conftest import prepared_paths
 
-    paths = Paths(tmp_path_factory.mktemp("zones"))
-    for source in ("entries", "exams", "ctpat"):
-        (paths.landing / source).mkdir(parents=True)
-    for i, (number, date, update, _) in enumerate(ZONE_CASES):
-        port = commercial_port(number, date, ("no delay", update, "0", "1"))
-        _deliver(paths, (f"s{i:02d}.xml", snapshot_xml("2026-1-1", f"00:00:{i:02d}", [port])))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
-        for var in ("EXAM_RISK_ACCEPT", "EXAM_RISK_MAX_REJECT_SHARE", "EXAM_RISK_PSEUDONYM_KEY_FILE"):
-            mp.delenv(var, raising=False)
+        paths = prepared_paths(tmp_path_factory.mktemp("zones"), mp)
+        for i, (number, date, update, _) in enumerate(ZONE_CASES):
+            port = commercial_port(number, date, ("no delay", update, "0", "1"))
+            _deliver(paths, (f"s{i:02d}.xml", snapshot_xml("2026-1-1", f"00:00:{i:02d}", [port])))
         outcome = paths.run()
     assert outcome.exit_code == 0, outcome.message
     return _table(paths.warehouse, "SELECT port_number, strftime(port_date, '%-m/%-d/%Y') AS date, "

@@ -123,7 +123,7 @@ def test_every_text_page_and_chart_has_no_overlapping_labels(published):
         if m == "2026-06":  # the hurricane reopens in June: its recovery chart is measured too
             assert any(f.caption.startswith("Business resumption") for f in drawn)
         pages = [*report.text_pages("claims", report.CLAIM_COLUMNS, report.claim_rows(data.claims), data,
-                                    intro=report.HOW_TO_READ),
+                                    intro=report.HOW_TO_READ_PDF),
                  *report.text_pages("scorecard", report.SCORE_COLUMNS, report.scorecard_rows(data.scorecard), data,
                                     fontsize=7),
                  *report.text_pages("sensitivity", report.SENSITIVITY_COLUMNS,
