@@ -1,6 +1,6 @@
-"""The multiprocess executor, as an operator launches it (README: forkserver start): every warehouse writer waits for the one
-slot of the `duckdb_warehouse` pool (pipelines/dagster.yaml), so parallel steps, and parallel runs
-of a backfill, never collide on DuckDB's single-writer lock."""
+"""The multiprocess executor, as an operator launches it (the README's forkserver start method):
+every warehouse writer waits for the one slot of the `duckdb_warehouse` pool (pipelines/dagster.yaml),
+so parallel steps, and parallel runs of a backfill, never collide on DuckDB's single-writer lock."""
 
 import os
 import shutil
