@@ -9,7 +9,7 @@ import resource
 import time
 from pathlib import Path
 
-from assets.resources import REPO_ROOT, env, read_sql, reference_file
+from assets.resources import REPO_ROOT, env, reference_file, setup_sql
 
 
 def _report(**values) -> None:
@@ -49,8 +49,7 @@ def lower_bound(landing: str) -> None:
     started = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": env("EXAM_RISK_MEMORY_LIMIT")})
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(read_sql("setup/schemas.sql"))
-    con.execute(read_sql("setup/macros.sql"))
+    con.execute(setup_sql()[0])
     script = (REPO_ROOT / "bench" / "lower_bound.sql").read_text().format(
         entries=root / "entries" / "*.csv", exams=root / "exams" / "*.csv",
         ctpat=sorted((root / "ctpat").glob("*.csv"))[-1], ports=reference_file("schedule_d_ports.csv"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.resources import read_sql, reference_file
+from assets.resources import apply_setup, reference_file
 
 TEST_KEY = "test-pseudonym-key-not-secret"
 
@@ -94,8 +94,7 @@ def macros() -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse with the schemas, macros and Schedule D ports."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(read_sql("setup/schemas.sql"))
-    con.execute(read_sql("setup/macros.sql"))
+    apply_setup(con)
     con.execute("CREATE TABLE ref.schedule_d_ports AS SELECT * FROM read_csv(?, all_varchar = true, header = true)",
                 [str(reference_file("schedule_d_ports.csv"))])
     yield con

@@ -92,3 +92,10 @@ CREATE TABLE IF NOT EXISTS meta.open_months (
 -- listed in the next publication (marts.published_runs.months_rebuilt), whose charts and reports
 -- are then redrawn.
 CREATE TABLE IF NOT EXISTS meta.unpublished_months (month VARCHAR PRIMARY KEY);
+
+-- The digest of this file and macros.sql as last applied (assets/resources.py Warehouse.session):
+-- a session applies them again only when the code's digest differs.
+CREATE TABLE IF NOT EXISTS meta.setup_applied (
+    digest     VARCHAR NOT NULL,     -- SHA-256 of schemas.sql then macros.sql
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
