@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import analytics_tables
+from conftest import analytics_tables, prepared_paths
 from independent import assert_frames_match, disruption_recovery
 from landing_builders import ctpat, entry, exam, write_csv
 from pipelines.sample_data import Effects, generate
@@ -60,15 +60,26 @@ def months_rebuilt(paths) -> set[str]:
     return set(pl.Series([text]).str.json_decode().to_list()[0])
 
 
+@pytest.fixture(scope="module")
+def published_edges(tmp_path_factory):
+    """The edges through one real run, once for the module's tests."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        paths = prepared_paths(tmp_path_factory.mktemp("edges"), monkeypatch)
+        write_csv(paths.landing / "entries" / "entries_a.csv", EDGE_ENTRIES)
+        write_csv(paths.landing / "exams" / "exams_a.csv", [exam("X1", 1, selected_at="2026-03-02T06:10:00Z",
+                                                                  started_at="2026-03-02T07:00:00Z", completed_at="")])
+        write_csv(paths.landing / "ctpat" / "ctpat_a.csv", [ctpat(CERTIFIED)])
+        write_csv(paths.landing / "disruptions" / "disruptions_a.csv", CLOSURES)
+        outcome = paths.run()
+        assert outcome.exit_code == 0, outcome.message
+    return paths.root
+
+
 @pytest.fixture
-def edges(paths):
-    write_csv(paths.landing / "entries" / "entries_a.csv", EDGE_ENTRIES)
-    write_csv(paths.landing / "exams" / "exams_a.csv", [exam("X1", 1, selected_at="2026-03-02T06:10:00Z",
-                                                              started_at="2026-03-02T07:00:00Z", completed_at="")])
-    write_csv(paths.landing / "ctpat" / "ctpat_a.csv", [ctpat(CERTIFIED)])
-    write_csv(paths.landing / "disruptions" / "disruptions_a.csv", CLOSURES)
-    outcome = paths.run()
-    assert outcome.exit_code == 0, outcome.message
+def edges(paths, published_edges):
+    """A test's own copy of the published edges (landing zone, warehouse, analyst file, reports) to
+    run on: each test starts from the same publication without paying for the run again."""
+    shutil.copytree(published_edges, paths.root, dirs_exist_ok=True)
     return paths
 
 
