@@ -1,6 +1,7 @@
-"""The multiprocess executor, as an operator launches it (the README's forkserver start method):
-every warehouse writer waits for the one slot of the `duckdb_warehouse` pool (pipelines/dagster.yaml),
-so parallel steps, and parallel runs of a backfill, never collide on DuckDB's single-writer lock."""
+"""The multiprocess executor, as an operator launches it (the README's forkserver start method, with
+pipelines.step_modules preloaded): every warehouse writer waits for the one slot of the `duckdb_warehouse`
+pool (pipelines/dagster.yaml), so parallel steps, and parallel runs of a backfill, never collide on
+DuckDB's single-writer lock."""
 
 import os
 import shutil
@@ -38,7 +39,9 @@ def test_multiprocess_ingest_then_a_backfill_of_several_months(tmp_path):
     home.mkdir()
     shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
     generate(tmp_path / "landing", entries=3000, seed=4)
-    (tmp_path / "run.yaml").write_text("execution:\n  config:\n    multiprocess:\n      max_concurrent: 4\n      start_method:\n        forkserver: {}\n")
+    # YAML reads JSON: the run config as the README gives it.
+    (tmp_path / "run.yaml").write_text(json.dumps({"execution": {"config": {"multiprocess": {
+        "max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": ["pipelines.step_modules"]}}}}}}))
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY,
            "EXAM_RISK_LANDING": str(tmp_path / "landing"), "EXAM_RISK_WAREHOUSE": str(tmp_path / "w.duckdb"),
            "EXAM_RISK_ANALYTICS": str(tmp_path / "a.duckdb"), "EXAM_RISK_REPORTS": str(tmp_path / "reports")}
