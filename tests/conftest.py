@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,15 @@ def prepared_paths(root: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
 @pytest.fixture
 def paths(tmp_path, monkeypatch) -> Paths:
     return prepared_paths(tmp_path, monkeypatch)
+
+
+def copy_of(published: Path, paths: Paths) -> Paths:
+    """A test's own copy of a pipeline folder (landing zone, warehouse, analyst file, reports) that a
+    module fixture ran once: each test starts from the same publication without paying for the run
+    again. The copied landing files have new inodes and change times, so the next run hashes them
+    again and finds the content it has (nothing new)."""
+    shutil.copytree(published, paths.root, dirs_exist_ok=True)
+    return paths
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import analytics_tables
+from conftest import analytics_tables, copy_of, prepared_paths
 from landing_builders import (CTPAT_DEFECTS, ENTRY_DEFECTS, EXAM_DEFECTS, ctpat, entry, exam, good_entries,
                               write_csv)
 
@@ -139,11 +139,21 @@ def test_unreadable_and_incomplete_files_fail_without_stopping_the_run(paths):
         assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchone()[0] == 9
 
 
-def _publish_good(paths):
-    write_csv(paths.landing / "entries" / "entries_2026-03.csv", good_entries(range(1, 41)))
-    write_csv(paths.landing / "exams" / "exams_2026-03.csv", [exam("X001", 1)])
-    write_csv(paths.landing / "ctpat" / "ctpat.csv", [ctpat("12-3456789AB")])
-    assert paths.run().exit_code == 0
+@pytest.fixture(scope="module")
+def published_good(tmp_path_factory):
+    """March, 40 good entries, published once for the module's tests."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        paths = prepared_paths(tmp_path_factory.mktemp("good"), monkeypatch)
+        write_csv(paths.landing / "entries" / "entries_2026-03.csv", good_entries(range(1, 41)))
+        write_csv(paths.landing / "exams" / "exams_2026-03.csv", [exam("X001", 1)])
+        write_csv(paths.landing / "ctpat" / "ctpat.csv", [ctpat("12-3456789AB")])
+        assert paths.run().exit_code == 0
+    return paths.root
+
+
+@pytest.fixture
+def good(paths, published_good):
+    return copy_of(published_good, paths)
 
 
 def _cli(paths, *extra):
@@ -153,8 +163,8 @@ def _cli(paths, *extra):
 
 
 @pytest.mark.slow
-def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(paths):
-    _publish_good(paths)
+def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(good):
+    paths = good
     before = paths.analytics.read_bytes()
     tables_before = analytics_tables(paths.analytics)
     bad = [entry(200 + i, port_code="9999") for i in range(3)] + good_entries(range(300, 337))
@@ -177,8 +187,8 @@ def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(pat
 
 
 @pytest.mark.slow
-def test_a_blocked_file_stops_blocking_once_replaced_or_removed(paths):
-    _publish_good(paths)
+def test_a_blocked_file_stops_blocking_once_replaced_or_removed(good):
+    paths = good
     bad_path = write_csv(paths.landing / "entries" / "entries_2026-04.csv",
                          [entry(200, port_code="9999")] + good_entries(range(300, 305)))
     assert paths.run().exit_code == 2
@@ -195,8 +205,8 @@ def test_a_blocked_file_stops_blocking_once_replaced_or_removed(paths):
 
 
 @pytest.mark.slow
-def test_accepting_a_blocked_file_loads_its_valid_rows(paths):
-    _publish_good(paths)
+def test_accepting_a_blocked_file_loads_its_valid_rows(good):
+    paths = good
     write_csv(paths.landing / "entries" / "entries_2026-04.csv", [entry(200, port_code="9999")] + good_entries(range(300, 305)))
     assert _cli(paths).returncode == 2
     result = _cli(paths, "--accept", "entries_2026-04.csv")

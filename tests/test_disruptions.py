@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import analytics_tables, prepared_paths
+from conftest import analytics_tables, copy_of, prepared_paths
 from independent import assert_frames_match, disruption_recovery
 from landing_builders import ctpat, entry, exam, write_csv
 from pipelines.sample_data import Effects, generate
@@ -77,10 +77,7 @@ def published_edges(tmp_path_factory):
 
 @pytest.fixture
 def edges(paths, published_edges):
-    """A test's own copy of the published edges (landing zone, warehouse, analyst file, reports) to
-    run on: each test starts from the same publication without paying for the run again."""
-    shutil.copytree(published_edges, paths.root, dirs_exist_ok=True)
-    return paths
+    return copy_of(published_edges, paths)
 
 
 def test_recovery_mart_equals_an_independent_computation_at_the_edges(edges):

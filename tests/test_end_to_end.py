@@ -2,11 +2,12 @@
 independent Polars computation; re-runs change nothing; a later correction replaces rows."""
 
 import json
+import shutil
 
 import duckdb
 import pytest
 
-from conftest import TEST_KEY, analytics_tables
+from conftest import TEST_KEY, Paths, analytics_tables, copy_of, prepared_paths
 from independent import assert_frames_match, entries_and_exams, marts
 from landing_builders import write_csv
 from pipelines.sample_data import Effects, generate
@@ -44,14 +45,22 @@ def generated(tmp_path_factory):
     return root, truth
 
 
-def test_marts_equal_an_independent_computation(generated, paths):
-    import shutil
+@pytest.fixture(scope="module")
+def clean_run(generated, tmp_path_factory) -> Paths:
+    """The generated landing zone through one run into an empty warehouse, once for the module."""
+    root, _ = generated
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        paths = prepared_paths(tmp_path_factory.mktemp("clean"), monkeypatch)
+        shutil.rmtree(paths.landing)
+        shutil.copytree(root / "landing", paths.landing)
+        outcome = paths.run()
+        assert outcome.exit_code == 0, outcome.message
+    return paths
 
-    root, truth = generated
-    shutil.rmtree(paths.landing)
-    shutil.copytree(root / "landing", paths.landing)
-    outcome = paths.run()
-    assert outcome.exit_code == 0, outcome.message
+
+def test_marts_equal_an_independent_computation(generated, clean_run, paths):
+    _, truth = generated
+    copy_of(clean_run.root, paths)
     assert (paths.landing / "disruptions").is_dir()  # the generated data hold port closures
     check_against_independent(paths)
 
@@ -103,13 +112,8 @@ def test_marts_equal_an_independent_computation(generated, paths):
     assert superseded == truth["corrected_entries"] + 1
 
 
-def test_analytics_file_holds_no_raw_importer_number(generated, paths):
-    import shutil
-
-    root, _ = generated
-    shutil.rmtree(paths.landing)
-    shutil.copytree(root / "landing", paths.landing)
-    assert paths.run().exit_code == 0
+def test_analytics_file_holds_no_raw_importer_number(clean_run):
+    paths = clean_run
     entries, _, _ = entries_and_exams(paths.landing)
     numbers = entries["importer_number"].unique().to_list()
     data = paths.analytics.read_bytes()
@@ -126,11 +130,9 @@ def test_generator_ground_truth(generated):
 
 
 @pytest.mark.slow
-def test_a_run_that_stopped_half_way_is_simply_run_again(generated, paths, tmp_path):
+def test_a_run_that_stopped_half_way_is_simply_run_again(generated, clean_run, paths):
     """Stop after ingest (files stored, not yet through the gate) with a half-built analytics file left
     behind; the next run finishes the job and publishes what a clean run publishes."""
-    import shutil
-
     import dagster as dg
 
     from assets.resources import resources_from_env
@@ -146,8 +148,4 @@ def test_a_run_that_stopped_half_way_is_simply_run_again(generated, paths, tmp_p
     leftover.write_bytes(b"half a database")
     assert paths.run().exit_code == 0
     assert not leftover.exists()
-
-    clean = type(paths)(tmp_path / "clean")
-    shutil.copytree(root / "landing", clean.landing)
-    assert clean.run().exit_code == 0
-    assert analytics_tables(paths.analytics) == analytics_tables(clean.analytics)
+    assert analytics_tables(paths.analytics) == analytics_tables(clean_run.analytics)
