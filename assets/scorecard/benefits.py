@@ -19,6 +19,8 @@ ALL reuses every month's per-stratum terms instead of computing them again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -89,6 +91,11 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
     readings, and ALL (which pools every month, so it reads every month's facts)."""
     for table, query in CODES.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {read_sql(f'scorecard/{query}.sql')}")
+    # Every entry as codes, read from the facts once and in month order: a month's query then reads
+    # that month's row groups only (the facts are not stored in month order), and the within-importer
+    # cells are counted from it without joining the facts again.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_entries AS "
+                f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) ORDER BY month")
     all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
     lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort(
         "month", "port_number", "fast_delay_minutes", "standard_delay_minutes")
@@ -111,7 +118,7 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
-    for table in CODES:
+    for table in [*CODES, "scorecard_entries"]:
         con.execute(f"DROP TABLE {table}")
     return Scorecard(_card(rows.card, lane_months), _sensitivity(rows.sensitivity))
 
@@ -149,16 +156,14 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     sizes = con.execute("SELECT (SELECT max(importer) FROM scorecard_importers), (SELECT max(cell) FROM scorecard_cells), "
                         "(SELECT max(origin_section) FROM scorecard_origin_sections)").fetchone()
     n_importers, n_cells, n_origins = (int(x or 0) + 1 for x in sizes)
-    query = f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) WHERE month = ?"
+    query = "SELECT * FROM scorecard_entries WHERE month = ?"
     levels = (CRUDE, PORT_MODE, FULL)
     pooled = {(name, level): PooledSums.empty(n_importers) for name in RATIO_CASES for level in (PORT_MODE, FULL)}
     crude_all = np.zeros((n_importers, len(FLAGS)), dtype=np.int64)
     results: dict = {}  # (benefit, level) -> one result per month, then ALL's
     entries = 0
-    for i in range(len(rows.months)):
-        e = con.execute(query, [i]).fetchnumpy()
-        entries += len(e["month"])
-        month_levels = _month_levels(e, n_importers, n_cells, n_origins)
+    for e, month_levels in _months_ahead(con, query, len(rows.months), n_importers, n_cells, n_origins):
+        entries += e
         imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
         crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
         for name, (case, t) in RATIO_CASES.items():
@@ -188,6 +193,22 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
                 rows.sensitivity.append(_sensitivity_row(
                     month_name, name, level, benefit, r.rr[0], r.ci_low[0], r.ci_high[0], r.certified_n[0],
                     r.uncertified_n[0], r.importers[0], None, r.certified_importers[0], r.uncertified_importers[0]))
+
+
+def _months_ahead(con: duckdb.DuckDBPyConnection, query: str, n_months: int, *sizes: int) -> Iterator[tuple[int, dict]]:
+    """Each month's number of entries and _month_levels, in month order, the next month's counted on
+    a second thread while the caller adds up the current one (the sorts and compiled loops release
+    the GIL; the caller's sums must stay in month order, for the same floats). Holds two months."""
+    def levels(i: int) -> tuple[int, dict]:
+        e = con.execute(query, [i]).fetchnumpy()  # on the caller's thread: one connection, one thread
+        return len(e["month"]), pool.submit(_month_levels, e, *sizes)
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = levels(0) if n_months else None
+        for i in range(n_months):
+            n, future = pending
+            pending = levels(i + 1) if i + 1 < n_months else None
+            yield n, future.result()
 
 
 def _ratio_counts(level: tuple, case: str, tier: int | None) -> RatioCounts:

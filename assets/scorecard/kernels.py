@@ -5,7 +5,8 @@ entry per importer, so the jackknife of the Mantel-Haenszel ratio works on about
 there are entries. numpy needs some twenty passes over them (each gather and each arithmetic step
 a pass of its own, 1 s a benefit); one compiled loop does the same arithmetic in one pass. The
 loops add in row order, so the same rows give the same floats on every run. Compiled once and
-cached beside this file (numba's `cache=True`).
+cached beside this file (numba's `cache=True`); they touch no Python object, so they release the GIL
+(`nogil=True`) and another thread of the scorecard counts the next month meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def stratum_sums(k, a, n1, c, n0, size):  # pragma: no cover (compiled)
     """Per stratum k: the sums of a, n1, c and n0 (as floats, for the ratio's arithmetic)."""
     out = np.zeros((4, size))
@@ -27,7 +28,7 @@ def stratum_sums(k, a, n1, c, n0, size):  # pragma: no cover (compiled)
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def mantel_haenszel_terms(k, importer, a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_importers, group_of_stratum,
                           n_groups, du_pooled, dv_pooled):  # pragma: no cover (compiled)
     """For every row (one importer in one stratum k): its stratum's Mantel-Haenszel terms without
@@ -65,7 +66,7 @@ def mantel_haenszel_terms(k, importer, a, n1, c, n0, a_k, n1_k, c_k, n0_k, n_imp
     return du, dv, on1, on0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def count_runs(keys, flag_of_bits):  # pragma: no cover (compiled)
     """Sorted keys whose 5 low bits describe an entry (side and outcome): the distinct keys without
     those bits (pairs), and per pair how many entries carry each flag (flag_of_bits[bits, f] = 1
@@ -94,7 +95,7 @@ def count_runs(keys, flag_of_bits):  # pragma: no cover (compiled)
     return pairs, counts
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def sum_by(index, values, n_out):  # pragma: no cover (compiled)
     """Row sums of `values` (rows x columns) per output row `index[r]`, in row order (a
     multi-column np.bincount that keeps the integer type)."""
