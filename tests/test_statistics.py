@@ -375,3 +375,28 @@ def test_medians_a_batch_of_months_at_a_time_equal_one_pass(monkeypatch):
                      "switching_importers"):
             np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
     assert sum(len(s.n) for s in sides_of_month) == len(sides.n)
+
+
+def test_ahead_reads_on_the_callers_thread_and_keeps_the_order():
+    """The scorecard reads the next month (DuckDB: on the connection's thread) while a second
+    thread counts it and the caller adds up the current one: results come in the items' order."""
+    import threading
+    import time
+
+    from assets.scorecard.benefits import _ahead
+
+    caller = threading.get_ident()
+    fetched, computed = [], []
+
+    def fetch(item):
+        fetched.append(threading.get_ident())
+        return item
+
+    def compute(item):
+        time.sleep(0.01 * (5 - item))  # the first items take longest: order must not follow finishing time
+        computed.append(threading.get_ident())
+        return item * item
+
+    assert list(_ahead(list(range(5)), fetch, compute)) == [0, 1, 4, 9, 16]
+    assert set(fetched) == {caller} and caller not in computed
+    assert list(_ahead([], fetch, compute)) == []

@@ -19,7 +19,7 @@ ALL reuses every month's per-stratum terms instead of computing them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -104,6 +104,7 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
     if all_months:
         _ratio_rows(con, rows)
         _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
+        con.execute("DROP TABLE scorecard_entries")  # before the samples take its memory
         for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):  # each sample read once
             # In month order, so that a month's query reads that month's row groups only.
             con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS "
@@ -118,7 +119,8 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
-    for table in [*CODES, "scorecard_entries"]:
+    con.execute("DROP TABLE IF EXISTS scorecard_entries")
+    for table in CODES:
         con.execute(f"DROP TABLE {table}")
     return Scorecard(_card(rows.card, lane_months), _sensitivity(rows.sensitivity))
 
@@ -162,8 +164,15 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     crude_all = np.zeros((n_importers, len(FLAGS)), dtype=np.int64)
     results: dict = {}  # (benefit, level) -> one result per month, then ALL's
     entries = 0
-    for e, month_levels in _months_ahead(con, query, len(rows.months), n_importers, n_cells, n_origins):
-        entries += e
+
+    def fetch(month: int) -> dict:
+        return con.execute(query, [month]).fetchnumpy()
+
+    def count(e: dict) -> tuple[int, dict]:
+        return len(e["month"]), _month_levels(e, n_importers, n_cells, n_origins)
+
+    for n, month_levels in _ahead(list(range(len(rows.months))), fetch, count):
+        entries += n
         imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
         crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
         for name, (case, t) in RATIO_CASES.items():
@@ -195,20 +204,19 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
                     r.uncertified_n[0], r.importers[0], None, r.certified_importers[0], r.uncertified_importers[0]))
 
 
-def _months_ahead(con: duckdb.DuckDBPyConnection, query: str, n_months: int, *sizes: int) -> Iterator[tuple[int, dict]]:
-    """Each month's number of entries and _month_levels, in month order, the next month's counted on
-    a second thread while the caller adds up the current one (the sorts and compiled loops release
-    the GIL; the caller's sums must stay in month order, for the same floats). Holds two months."""
-    def levels(i: int) -> tuple[int, dict]:
-        e = con.execute(query, [i]).fetchnumpy()  # on the caller's thread: one connection, one thread
-        return len(e["month"]), pool.submit(_month_levels, e, *sizes)
-
+def _ahead(items: list, fetch: Callable, compute: Callable) -> Iterator:
+    """compute(fetch(item)) for each item, in order: fetch on the caller's thread (the connection
+    serves one thread), compute on a second thread, the next item's while the caller uses the
+    current one's result (numpy's sorts and the compiled loops release the GIL). The caller's own
+    sums stay in item order, so the floats are the same as one item after the other. Holds two items."""
     with ThreadPoolExecutor(1) as pool:
-        pending = levels(0) if n_months else None
-        for i in range(n_months):
-            n, future = pending
-            pending = levels(i + 1) if i + 1 < n_months else None
-            yield n, future.result()
+        def start(item):
+            return pool.submit(compute, fetch(item))
+
+        pending = start(items[0]) if items else None
+        for k in range(len(items)):
+            current, pending = pending, start(items[k + 1]) if k + 1 < len(items) else None
+            yield current.result()
 
 
 def _ratio_counts(level: tuple, case: str, tier: int | None) -> RatioCounts:
@@ -380,9 +388,17 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
     a time: per month its result and sides, and the pooled result of every month's cells (ALL),
     whose sums each batch adds to, so memory holds a batch's importers x cells, not every month's."""
     by_month, sides_of_month, pooled = [], [], MedianSums.empty(1, n_importers)
-    for first, last in _month_batches(con, table, n_months):
-        (cells, sides, per), = median_inputs(con, table, [(keys, min_cell)], nested, months=(first, last))
-        terms, month_of = median_terms(sides, per), cells["month"].to_numpy().astype(np.int64)
+
+    def fetch(months: tuple[int, int]) -> tuple:
+        (cells, sides, per), = median_inputs(con, table, [(keys, min_cell)], nested, months=months)
+        return months, cells, sides, per
+
+    def with_terms(fetched: tuple) -> tuple:
+        months, cells, sides, per = fetched
+        return months, cells, sides, median_terms(sides, per)
+
+    for (first, last), cells, sides, terms in _ahead(_month_batches(con, table, n_months), fetch, with_terms):
+        month_of = cells["month"].to_numpy().astype(np.int64)
         batch = MedianSums.empty(last - first + 1, n_importers)
         batch.add(terms, month_of - first)
         pooled.add(terms, np.zeros(cells.height, dtype=np.int64))
@@ -394,8 +410,10 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
 
 
 # Values a batch of months holds at most, unless one month holds more: the median's per importer x
-# cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 400 MB.
-MEDIAN_BATCH_VALUES = 2_000_000
+# cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 180 MB,
+# and the two batches held at once (the next read while the current one is added up: _ahead) near
+# what one batch of 2,000,000 held before. The batches change ALL's sums in their last bit only.
+MEDIAN_BATCH_VALUES = 1_000_000
 
 
 def _month_batches(con: duckdb.DuckDBPyConnection, table: str, n_months: int) -> list[tuple[int, int]]:
