@@ -30,7 +30,7 @@ STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings", "hts_sections"
                      "exam_type_codes"), "quality": ("checked_",),
           "warehouse": ("stg_", "fct_", "month_marts"), "scorecard": ("ctpat_benefit_estimates",),
           "marts": ("analytics_marts", "publication"),
-          "charts": ("monthly_charts", "border_wait_charts", "monthly_report")}
+          "charts": ("border_wait_charts", "monthly_report")}
 MONTHS = 13  # a year loaded, and one month more for the incremental measurement
 
 

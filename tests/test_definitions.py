@@ -22,7 +22,7 @@ def test_asset_graph_has_the_layer_groups_in_flow_order():
     assert {"raw_entries", "raw_exams", "raw_ctpat", "raw_disruptions", "raw_bwt", "schedule_d_ports", "bwt_crossings",
             "hts_sections", "mode_codes", "entry_type_codes", "exam_type_codes"} == groups["ingest"]
     assert "month_marts/exam_rates" in groups["marts"] and "marts/exam_rates" in groups["analyst_file"]
-    assert "monthly_charts" in groups["reports"] and groups["scorecard"] == {"ctpat_benefit_estimates"}
+    assert "monthly_report" in groups["reports"] and groups["scorecard"] == {"ctpat_benefit_estimates"}
     # Data flows one way: every asset's upstream lies in its own group or an earlier one.
     for key in graph.get_all_asset_keys():
         node = graph.get(key)

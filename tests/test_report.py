@@ -248,14 +248,15 @@ def test_report_opens_in_a_real_browser(published):
 
 
 def test_charts_are_replaced_whole_while_being_read(published):
-    """A run redrawing a month while another run's report embeds its charts (concurrent backfill
-    runs) must never hand the reader half a PNG; a drawing that fails leaves the old file."""
+    """A run redrawing a month's report, and with it the month's charts, while another reader opens
+    them (concurrent backfill runs, a browser) must never hand the reader half a PNG; a drawing that
+    fails leaves the old file."""
     import threading
 
     from PIL import Image
 
-    from assets.reports.charts import draw_monthly_charts
     from assets.reports.files import replaced_on_success
+    from assets.reports.report import build_monthly_report
 
     paths, month = published
     chart = paths.reports / month / "exam_rate_by_mode.png"
@@ -273,8 +274,8 @@ def test_charts_are_replaced_whole_while_being_read(published):
     reader = threading.Thread(target=read_in_a_loop)
     reader.start()
     try:
-        for _ in range(8):
-            draw_monthly_charts(paths.analytics, paths.reports, [month])
+        for _ in range(5):
+            build_monthly_report(paths.analytics, paths.reports, month)
     finally:
         done.set()
         reader.join()

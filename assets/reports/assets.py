@@ -42,21 +42,6 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
     return Drawing(Path(settings.analytics), reports, reports)
 
 
-@dg.asset(group_name="reports", kinds={"matplotlib"}, pool=REPORTS_POOL, deps=[["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"]],
-          description="Per local month: exam rate by mode (certified vs uncertified, Wilson intervals) and "
-                      "release-time distributions, as PNG under the reports folder.")
-def monthly_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
-    from assets.reports.charts import draw_monthly_charts
-
-    d = drawing(settings, context.run_id)
-    marker = ".monthly_charts_drawn.json"
-    months, publications = months_to_redraw(d.marts, d.published / marker)
-    written = draw_monthly_charts(d.marts, d.out, months, settings.drawing_workers)
-    mark_drawn(d.out / marker, publications)
-    return dg.MaterializeResult(metadata={"charts": len(written), "folder": settings.reports,
-                                          "months": len({p.parent.name for p in written})})
-
-
 @dg.asset(group_name="reports", kinds={"matplotlib"}, pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
           description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
                       "crossings, as PNG under reports/border_waits/.")
@@ -90,9 +75,12 @@ class ReportConfig(dg.Config):
 
 
 @dg.asset(group_name="reports", kinds={"matplotlib", "pdf", "html"}, pool=REPORTS_POOL, deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
-                                      ["marts", "load_audit"], ["marts", "rejections"], monthly_charts, border_wait_charts],
+                                      ["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"],
+                                      ["marts", "load_audit"], ["marts", "rejections"], border_wait_charts],
           description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
-                      "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes).")
+                      "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes), "
+                      "and each of its charts as PNG beside them (exam rate by mode with Wilson intervals, "
+                      "release-time distributions, forest plot, trend, resumption backlog, border waits).")
 def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings) -> dg.MaterializeResult:
     from assets.reports.report import build_monthly_reports, report_months
 
@@ -109,8 +97,7 @@ def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, sett
                                           "latest_html": str(written[-1][1]) if written else "none"})
 
 
-@dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], monthly_charts, border_wait_charts,
-                                                         monthly_report],
+@dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], border_wait_charts, monthly_report],
           description="Publishes this run's analyst file, charts and reports together: checks that every drawn "
                       "file can go into place, then renames the analyst file and moves the drawn files.")
 def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:

@@ -1,8 +1,8 @@
 """Charts drawn from the published marts (read-only): per local month the exam rate and release
-time by mode, the business-resumption backlog and the month's border waits; over all snapshots the
-border waits by crossing and by hour. Each `*_figure` function builds an A4 landscape figure (the
-PDF report places it as a vector page, the HTML report and the folder get it as PNG); the
-`*_chart` functions save it. Colours, shapes and units: assets/reports/style.py."""
+time by mode, the business-resumption backlog and the month's border waits (the monthly report
+draws them: assets/reports/report.py); over all snapshots the border waits by crossing and by hour.
+Each `*_figure` function builds an A4 landscape figure (the PDF report places it as a vector page,
+the HTML report and the folder get it as PNG). Colours, shapes and units: assets/reports/style.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from matplotlib.patches import Patch
 from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
                                   STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, new_figure)
-from assets.reports.workers import draw_each_month
 
 STATUSES = ("CERTIFIED", "UNCERTIFIED")
 STATUS_WORDS = {"CERTIFIED": "CTPAT certified", "UNCERTIFIED": "not certified"}
@@ -83,10 +82,6 @@ def exam_rate_figure(frame: pl.DataFrame, month: str, names: dict[str, str]):
     return fig
 
 
-def exam_rate_chart(frame: pl.DataFrame, month: str, path: Path, names: dict[str, str]) -> None:
-    save_figure(exam_rate_figure(frame, month, names), path)
-
-
 def release_time_figure(frame: pl.DataFrame, month: str, modes: dict[str, str]):
     """Release-time distribution per mode and status: 10-90 % line, 25-75 % box, median marker."""
     rows = frame.sort("mode_of_transport", "ctpat_status")
@@ -119,38 +114,6 @@ def release_time_figure(frame: pl.DataFrame, month: str, modes: dict[str, str]):
     ax.invert_yaxis()
     fig.tight_layout(rect=(0, FOOTER, 1, 1))
     return fig
-
-
-def release_time_chart(frame: pl.DataFrame, month: str, path: Path, modes: dict[str, str]) -> None:
-    save_figure(release_time_figure(frame, month, modes), path)
-
-
-def draw_month_charts(analytics: Path, reports: Path, month: str) -> list[Path]:
-    """One month's exam-rate and release-time charts under reports/<month>/ (a worker's unit)."""
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        modes = mode_names(con)
-        rates = con.sql("SELECT * FROM marts.exam_rates_by_mode WHERE month = $month", params={"month": month}).pl()
-        profile = con.sql("SELECT * FROM marts.release_time_profile WHERE month = $month",
-                          params={"month": month}).pl()
-    folder = reports / month
-    folder.mkdir(parents=True, exist_ok=True)
-    exam_rate_chart(rates, month, folder / "exam_rate_by_mode.png", modes)
-    release_time_chart(profile, month, folder / "release_time_by_mode.png", modes)
-    return [folder / "exam_rate_by_mode.png", folder / "release_time_by_mode.png"]
-
-
-def chart_months(analytics: Path, months: list[str] | None = None) -> list[str]:
-    """The months of the marts among `months` (default: every month in the marts)."""
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        present = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates_by_mode ORDER BY 1").fetchall()]
-    return [m for m in present if months is None or m in months]
-
-
-def draw_monthly_charts(analytics: Path, reports: Path, months: list[str] | None = None, workers: int = 0) -> list[Path]:
-    """The charts of the given months (default: every month in the marts), months side by side in
-    `workers` processes (assets/reports/workers.py)."""
-    drawn = draw_each_month(draw_month_charts, chart_months(analytics, months), analytics, reports, workers=workers)
-    return [path for paths in drawn for path in paths]
 
 
 # Border waits ---------------------------------------------------------------------------------
@@ -308,5 +271,3 @@ def recovery_figure(backlog: pl.DataFrame, closures: pl.DataFrame, month: str):
     return fig
 
 
-def recovery_chart(backlog: pl.DataFrame, closures: pl.DataFrame, month: str, path: Path) -> None:
-    save_figure(recovery_figure(backlog, closures, month), path)
