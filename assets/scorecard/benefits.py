@@ -410,9 +410,9 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
 
 
 # Values a batch of months holds at most, unless one month holds more: the median's per importer x
-# cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 180 MB,
-# and the two batches held at once (the next read while the current one is added up: _ahead) near
-# what one batch of 2,000,000 held before. The batches change ALL's sums in their last bit only.
+# cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 180 MB
+# and the two held at once (the next is read while the current one is added up: _ahead) near 360 MB.
+# Another batch size groups ALL's additions differently: its sums change in their last bit only.
 MEDIAN_BATCH_VALUES = 1_000_000
 
 
