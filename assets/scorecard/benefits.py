@@ -91,17 +91,17 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
     readings, and ALL (which pools every month, so it reads every month's facts)."""
     for table, query in CODES.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {read_sql(f'scorecard/{query}.sql')}")
-    # Every entry as codes, read from the facts once and in month order: a month's query then reads
-    # that month's row groups only (the facts are not stored in month order), and the within-importer
-    # cells are counted from it without joining the facts again.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_entries AS "
-                f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) ORDER BY month")
     all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
     lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort(
         "month", "port_number", "fast_delay_minutes", "standard_delay_minutes")
     wanted = set(all_months if months is None else months) & set(all_months) | {ALL}
     rows = Rows(all_months, wanted, [], [])
     if all_months:
+        # Every entry as codes, read from the facts once and in month order: a month's query then reads
+        # that month's row groups only (the facts are not stored in month order), and the within-importer
+        # cells are counted from it without joining the facts again.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_entries AS "
+                    f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) ORDER BY month")
         _ratio_rows(con, rows)
         _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
         con.execute("DROP TABLE scorecard_entries")  # before the samples take its memory
@@ -119,7 +119,6 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
-    con.execute("DROP TABLE IF EXISTS scorecard_entries")
     for table in CODES:
         con.execute(f"DROP TABLE {table}")
     return Scorecard(_card(rows.card, lane_months), _sensitivity(rows.sensitivity))
