@@ -269,5 +269,3 @@ def recovery_figure(backlog: pl.DataFrame, closures: pl.DataFrame, month: str):
                  "closing", fontsize=11)
     fig.tight_layout(rect=(0, FOOTER, 1, 1))
     return fig
-
-
