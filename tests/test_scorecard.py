@@ -125,3 +125,24 @@ def test_with_a_true_effect_under_selection_the_cross_sectional_ratio_exaggerate
     assert within["verdict"] == "SUPPORTED"
     answer = claims.filter((pl.col("month") == "ALL") & (pl.col("claim") == "fewer_exams"))["answer"].item()
     assert "times fewer exams" in answer and "compared with itself" in answer
+
+
+def test_a_scorecard_of_some_months_gives_those_months_rows_of_every_month_s(selection_no_effect):
+    """An incremental run asks for the months it rebuilt: their rows and ALL's are those of the
+    scorecard of every month, to the bit (months that are not consecutive included). Months of
+    border readings come along whatever is asked: their rows too are those of every month's."""
+    from assets.scorecard.benefits import scorecard
+
+    paths, _ = selection_no_effect
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        every = scorecard(con)
+        months = sorted(set(every.benefits["month"]) - {"ALL"})
+        asked = [months[0], months[2]]
+        some = scorecard(con, asked)
+    shown = set(some.benefits["month"])
+    assert {*asked, "ALL"} <= shown and months[1] not in shown
+    for name in ("benefits", "sensitivity"):
+        full, part = getattr(every, name), getattr(some, name)
+        kept = full.filter(pl.col("month").is_in(list(shown)))
+        assert part.height == kept.height and part.filter(pl.col("month") == months[2]).height > 0, name
+        assert part.equals(kept), name  # nulls and NaN compared as equal

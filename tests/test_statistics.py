@@ -365,9 +365,9 @@ def test_medians_a_batch_of_months_at_a_time_equal_one_pass(monkeypatch):
         by_month, pooled = standardized_medians(sides, per, [(month_of, 4), (np.zeros(len(month_of), np.int64), 1)],
                                                 n_importers)
         monkeypatch.setattr(benefits, "MEDIAN_BATCH_VALUES", 1)
-        assert benefits._month_batches(con, "sample", 4) == [(0, 0), (1, 1), (2, 2), (3, 3)]
+        assert benefits._month_batches(con, "sample", [0, 1, 2, 3]) == [(0, 0), (1, 1), (2, 2), (3, 3)]
         got_months, got_pooled, sides_of_month = benefits._month_cell_medians(
-            con, "sample", ["month", "cell"], MIN_CELL, 4, n_importers)
+            con, "sample", ["month", "cell"], MIN_CELL, [0, 1, 2, 3], n_importers)
     for expected, got in ((by_month, got_months), (pooled, got_pooled)):
         for name in ("effect", "ci_low", "ci_high"):
             np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=1e-12)

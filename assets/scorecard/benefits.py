@@ -170,14 +170,16 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     def count(e: dict) -> tuple[int, dict]:
         return len(e["month"]), _month_levels(e, n_importers, n_cells, n_origins)
 
-    for n, month_levels in _ahead(list(range(len(rows.months))), fetch, count):
+    for month, (n, month_levels) in enumerate(_ahead(list(range(len(rows.months))), fetch, count)):
         entries += n
         imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
         crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
+        shown = rows.emit(month)  # a month not asked for only adds to ALL's sums (crude ALL: to crude_all)
         for name, (case, t) in RATIO_CASES.items():
             for level in levels:
-                r = mantel_haenszel_clustered(_ratio_counts(month_levels[level], case, t), 1,
-                                              into=pooled.get((name, level)))
+                into = pooled.get((name, level))
+                r = mantel_haenszel_clustered(_ratio_counts(month_levels[level], case, t), 1, into=into,
+                                              by_group=shown) if shown or into is not None else None
                 results.setdefault((name, level), []).append(r)
     if entries == 0:
         return
@@ -330,12 +332,16 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
     ALL: pooled over months), from the sample in temp table scorecard_sample. `adjusted`: what the
     sample's cells are, as the sensitivity table names the specification."""
     n_months, n_importers = len(rows.months), _n_importers(con)
-    results = {PORT_MODE: _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL, n_months, n_importers)[:2]}
+    every = list(range(n_months))
+    # Each month's crude and within-importer results are only shown for the months asked for; ALL's
+    # come from their own pooled computations below, not from these.
+    asked = [i for i in every if rows.emit(i)]
+    results = {PORT_MODE: _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL, every, n_importers)[:2]}
     (whole, whole_sides, whole_per), = median_inputs(con, "scorecard_sample", [(["whole"], 1)])
     crude_all, = standardized_medians(whole_sides, whole_per, [(np.zeros(whole.height, dtype=np.int64), 1)], n_importers)
-    crude_months, _, month_sides = _month_cell_medians(con, "scorecard_sample", ["month"], 1, n_months, n_importers)
+    crude_months, _, month_sides = _month_cell_medians(con, "scorecard_sample", ["month"], 1, asked, n_importers)
     results[CRUDE] = (crude_months, crude_all)
-    crude_sides = {(i, bool(c)): (int(n), float(q)) for i, s in enumerate(month_sides)
+    crude_sides = {(i, bool(c)): (int(n), float(q)) for i, s in zip(asked, month_sides)
                    for c, n, q in zip(s.certified, s.n, s.median)}
     crude_sides.update({(n_months, bool(c)): (int(n), float(q))
                         for c, n, q in zip(whole_sides.certified, whole_sides.n, whole_sides.median)})
@@ -343,36 +349,37 @@ def _median_rows(con: duckdb.DuckDBPyConnection, benefit: Benefit, within: Benef
     con.execute("CREATE OR REPLACE TEMP TABLE scorecard_switchers AS SELECT * FROM scorecard_sample WHERE importer IN "
                 "(SELECT importer FROM scorecard_sample GROUP BY importer HAVING min(certified) <> max(certified)) ORDER BY month")
     within_months, _, _ = _month_cell_medians(con, "scorecard_switchers", ["month", "importer", "cell"], MIN_CELL_WITHIN,
-                                              n_months, n_importers, nested=True)
+                                              asked, n_importers, nested=True)
     (pooled, pooled_sides, pooled_per), = median_inputs(con, "scorecard_switchers", [(["importer", "cell"], MIN_CELL_WITHIN)],
                                                         nested=True)
     within_all, = standardized_medians(pooled_sides, pooled_per, [(np.zeros(pooled.height, dtype=np.int64), 1)], n_importers)
     results[WITHIN] = (within_months, within_all)
+    position = {month: p for p, month in enumerate(asked)}
     for i, month_name in enumerate(rows.month_names()):
         if not rows.emit(i):
             continue
-        part, j = (0, i) if i < n_months else (1, 0)
+        part, j, k = (0, i, position[i]) if i < n_months else (1, 0, 0)  # j: every month's results, k: asked months'
         e, c, w = results[PORT_MODE][part], results[CRUDE][part], results[WITHIN][part]
         certified, uncertified = crude_sides.get((i, True)), crude_sides.get((i, False))
         rows.card.append({
             "month": month_name, "benefit": benefit.name,
             "certified_n": certified[0] if certified else 0, "uncertified_n": uncertified[0] if uncertified else 0,
             "certified_value": certified[1] if certified else None, "uncertified_value": uncertified[1] if uncertified else None,
-            "certified_importers": int(c.certified_importers[j]), "uncertified_importers": int(c.uncertified_importers[j]),
+            "certified_importers": int(c.certified_importers[k]), "uncertified_importers": int(c.uncertified_importers[k]),
             "contributing_entries": int(e.certified_n[j] + e.uncertified_n[j]),
             "effect": _value(e.effect[j]), "effect_ci_low": _value(e.ci_low[j]), "effect_ci_high": _value(e.ci_high[j]),
-            "crude_effect": _value(c.effect[j]), "crude_ci_low": _value(c.ci_low[j]), "crude_ci_high": _value(c.ci_high[j])})
-        for level, r in ((CRUDE, c), (adjusted, e), (WITHIN, w)):
+            "crude_effect": _value(c.effect[k]), "crude_ci_low": _value(c.ci_low[k]), "crude_ci_high": _value(c.ci_high[k])})
+        for level, r, x in ((CRUDE, c, k), (adjusted, e, j), (WITHIN, w, k)):
             rows.sensitivity.append(_sensitivity_row(
-                month_name, benefit.name, level, benefit, r.effect[j], r.ci_low[j], r.ci_high[j], r.certified_n[j],
-                r.uncertified_n[j], r.importers[j], r.switching_importers[j] if level == WITHIN else None,
-                r.certified_importers[j], r.uncertified_importers[j]))
+                month_name, benefit.name, level, benefit, r.effect[x], r.ci_low[x], r.ci_high[x], r.certified_n[x],
+                r.uncertified_n[x], r.importers[x], r.switching_importers[x] if level == WITHIN else None,
+                r.certified_importers[x], r.uncertified_importers[x]))
         if within is not None:
             rows.card.append({
-                "month": month_name, "benefit": within.name, "certified_n": int(w.certified_n[j]),
-                "uncertified_n": int(w.uncertified_n[j]), "switching_importers": int(w.switching_importers[j]),
-                "contributing_entries": int(w.certified_n[j] + w.uncertified_n[j]),
-                "effect": _value(w.effect[j]), "effect_ci_low": _value(w.ci_low[j]), "effect_ci_high": _value(w.ci_high[j])})
+                "month": month_name, "benefit": within.name, "certified_n": int(w.certified_n[k]),
+                "uncertified_n": int(w.uncertified_n[k]), "switching_importers": int(w.switching_importers[k]),
+                "contributing_entries": int(w.certified_n[k] + w.uncertified_n[k]),
+                "effect": _value(w.effect[k]), "effect_ci_low": _value(w.ci_low[k]), "effect_ci_high": _value(w.ci_high[k])})
 
 
 def _n_importers(con: duckdb.DuckDBPyConnection) -> int:
@@ -381,22 +388,24 @@ def _n_importers(con: duckdb.DuckDBPyConnection) -> int:
     return int(n)
 
 
-def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], min_cell: int, n_months: int,
+def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], min_cell: int, months: list[int],
                         n_importers: int, nested: bool = False) -> tuple[MedianResult, MedianResult, list[MedianSides]]:
-    """standardized_medians of cells within months (`keys` start with month), a batch of months at
-    a time: per month its result and sides, and the pooled result of every month's cells (ALL),
-    whose sums each batch adds to, so memory holds a batch's importers x cells, not every month's."""
+    """standardized_medians of cells within months (`keys` start with month), for the given month
+    indices (ascending), a batch of consecutive months at a time: per month its result and sides (in
+    the order of `months`), and the pooled result of those months' cells (ALL, when every month is
+    given), whose sums each batch adds to, so memory holds a batch's importers x cells, not every
+    month's."""
     by_month, sides_of_month, pooled = [], [], MedianSums.empty(1, n_importers)
 
-    def fetch(months: tuple[int, int]) -> tuple:
-        (cells, sides, per), = median_inputs(con, table, [(keys, min_cell)], nested, months=months)
-        return months, cells, sides, per
+    def fetch(batch: tuple[int, int]) -> tuple:
+        (cells, sides, per), = median_inputs(con, table, [(keys, min_cell)], nested, months=batch)
+        return batch, cells, sides, per
 
     def with_terms(fetched: tuple) -> tuple:
-        months, cells, sides, per = fetched
-        return months, cells, sides, median_terms(sides, per)
+        batch, cells, sides, per = fetched
+        return batch, cells, sides, median_terms(sides, per)
 
-    for (first, last), cells, sides, terms in _ahead(_month_batches(con, table, n_months), fetch, with_terms):
+    for (first, last), cells, sides, terms in _ahead(_month_batches(con, table, months), fetch, with_terms):
         month_of = cells["month"].to_numpy().astype(np.int64)
         batch = MedianSums.empty(last - first + 1, n_importers)
         batch.add(terms, month_of - first)
@@ -405,6 +414,8 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
         cell_of_side = month_of[sides.cell]
         sides_of_month += [MedianSides(*(getattr(sides, f)[cell_of_side == m] for f in MedianSides.__dataclass_fields__))
                            for m in range(first, last + 1)]
+    if not by_month:
+        by_month.append(MedianResult(**{name: np.zeros(0) for name in MedianResult.__dataclass_fields__}))
     return stack_results(by_month), pooled.result(), sides_of_month
 
 
@@ -415,19 +426,21 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
 MEDIAN_BATCH_VALUES = 1_000_000
 
 
-def _month_batches(con: duckdb.DuckDBPyConnection, table: str, n_months: int) -> list[tuple[int, int]]:
-    """Consecutive months (first, last) covering 0..n_months-1, each batch with at most
-    MEDIAN_BATCH_VALUES values or one month."""
-    counts = np.zeros(n_months, dtype=np.int64)
-    for month, n in con.execute(f"SELECT month, count(*) FROM {table} GROUP BY month").fetchall():
-        counts[month] = n
-    batches, first, held = [], 0, 0
-    for month in range(n_months):  # months, not rows
-        if month > first and held + counts[month] > MEDIAN_BATCH_VALUES:
-            batches.append((first, month - 1))
+def _month_batches(con: duckdb.DuckDBPyConnection, table: str, months: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive months (first, last) covering the given month indices (ascending), each
+    with at most MEDIAN_BATCH_VALUES values or one month."""
+    counts = dict(con.execute(f"SELECT month, count(*) FROM {table} GROUP BY month").fetchall())
+    batches: list[tuple[int, int]] = []
+    first, last, held = None, -1, 0
+    for month in months:  # months, not rows
+        n = counts.get(month, 0)
+        if first is not None and (month != last + 1 or held + n > MEDIAN_BATCH_VALUES):
+            batches.append((first, last))
+            first = None
+        if first is None:
             first, held = month, 0
-        held += counts[month]
-    return batches + [(first, n_months - 1)]
+        last, held = month, held + n
+    return batches + ([(first, last)] if first is not None else [])
 
 
 def _resumption_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
@@ -443,8 +456,8 @@ def _resumption_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     _median_rows(con, benefit, None, rows, adjusted=EVENT_PORT_MODE)
     con.execute("CREATE OR REPLACE TEMP VIEW scorecard_sample AS SELECT month, importer, cell, certified, value, "
                 "0 AS whole FROM scorecard_resumption WHERE role = 'normal'")
-    by_month, pooled, _ = _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL, len(rows.months),
-                                              _n_importers(con))
+    by_month, pooled, _ = _month_cell_medians(con, "scorecard_sample", ["month", "cell"], MIN_CELL,
+                                              list(range(len(rows.months))), _n_importers(con))
     baseline = {name: _value(by_month.effect[i]) for i, name in enumerate(rows.months)} | {ALL: _value(pooled.effect[0])}
     for r in rows.card:
         if r["benefit"] == benefit.name:

@@ -166,8 +166,8 @@ class PooledSums:
                              self.n_importers, tuple(np.array([x.sum()]) for x in totals))
 
 
-def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = False, into: PooledSums | None = None
-                              ) -> RatioResult | tuple[RatioResult, RatioResult]:
+def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = False, into: PooledSums | None = None,
+                              by_group: bool = True) -> RatioResult | tuple[RatioResult, RatioResult] | None:
     """Mantel-Haenszel rate ratio (exam rate certified / uncertified) over strata, per group,
     with the importer-clustered 95 % CI.
 
@@ -184,8 +184,9 @@ def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = Fals
     ratio over all groups together with the same strata (the whole period stratified by month as
     well), from the same per-stratum terms. `into`: add this call's groups to pooled sums instead
     (importer codes below its n_importers), so that the groups can come one call at a time; the
-    pooled result is then `into.result()`. Per-stratum sums by np.bincount, per-row terms in one
-    compiled pass (kernels.py), both in row order: the same rows give the same floats.
+    pooled result is then `into.result()`; `by_group=False`: only that, no result of this call's
+    groups (None). Per-stratum sums by np.bincount, per-row terms in one compiled pass (kernels.py),
+    both in row order: the same rows give the same floats.
     """
     from assets.scorecard.kernels import mantel_haenszel_terms, stratum_sums
 
@@ -209,9 +210,9 @@ def mantel_haenszel_clustered(t: RatioCounts, n_groups: int, pooled: bool = Fals
                                              n_importers, stratum_group, n_groups, into.du, into.dv)
     totals = tuple(np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (n1_k, n0_k, a_k, c_k))
     u, v = (np.bincount(stratum_group, weights=x, minlength=n_groups) for x in (u_k, v_k))
-    by_group = _ratio_result(u, v, du, dv, on1, on0, n_groups, n_importers, totals)
+    groups = _ratio_result(u, v, du, dv, on1, on0, n_groups, n_importers, totals) if by_group else None
     into.add(on1, on0, (u, v, *totals), n_groups)
-    return (by_group, into.result()) if keep else by_group
+    return (groups, into.result()) if keep else groups
 
 
 def _ratio_result(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray, on1: np.ndarray, on0: np.ndarray,
