@@ -32,6 +32,9 @@ class ModelSpec:
     sql: str | None = None  # relative to sql/; None for a table written by Python (named in built_by)
     also_runs: tuple[str, ...] = ()  # bookkeeping SQL run with the model (it may read upstream tables too)
     partitioned: bool = False
+    # A partitioned model with quantiles (holistic aggregates) is built one month at a time, so that its
+    # memory follows a month; the others in one statement over the run's months (one scan of the facts).
+    by_month: bool = False
     built_by: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -99,6 +102,7 @@ def layer_specs(layer: str) -> dict[str, ModelSpec]:
     return {name: ModelSpec(name=name, layer=layer, table=body["table"], description=" ".join(body["description"].split()),
                             grain=body["grain"], upstream=tuple(body.get("upstream", ())), sql=body.get("sql"),
                             also_runs=tuple(body.get("also_runs", ())), partitioned=body.get("partitioned", False),
+                            by_month=body.get("by_month", False),
                             built_by=body.get("built_by"), columns=body.get("columns") or {})
             for name, body in raw.items()}
 

@@ -127,3 +127,18 @@ def test_the_analyst_file_has_bigint_counts_and_a_lookup_for_every_code(publishe
     assert used_ports <= lookups["ports"]
     assert (kinds["2304"], kinds["0901"], kinds["2720"], kinds["2704"]) == ("land border", "land border", "airport",
                                                                   "seaport or inland")
+
+
+def test_month_marts_with_quantiles_and_only_they_are_built_one_month_at_a_time():
+    """Quantiles hold every value of a group: over 30 months of 100 M entries in one statement they
+    spilled more than the disk held, so such a mart is built a month at a time (`by_month`). Any
+    other month mart is one statement over the run's months, one scan of the facts."""
+    import re
+
+    holistic = re.compile(r"\b(quantile\w*|median|mode)\s*\(")
+    marts = [s for s in all_specs() if s.layer == "marts" and s.partitioned]
+    assert any(s.by_month for s in marts) and not all(s.by_month for s in marts)
+    for model in marts:
+        text = re.sub(r"--[^\n]*", "", (SQL_DIR / model.sql).read_text()).lower()
+        assert model.by_month == bool(holistic.search(text)), model.name
+    assert not any(s.by_month for s in all_specs() if not (s.layer == "marts" and s.partitioned))
