@@ -112,7 +112,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
     """Read one CSV, CSV.gz or Parquet file into TEMP tables `_load` (good rows with `_row`) and
     `_broken` (malformed lines with their line number and text); return rows read. Raises
     LoadFailed (the file is recorded as failed, the run goes on)."""
-    con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
+    drop_staged(con)
     try:
         if path.name.endswith(".parquet"):
             _stage_parquet(con, source, path, cap)
@@ -124,6 +124,16 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
         raise LoadFailed(f"cannot be read: {read_error(exc, path)}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what staging a file leaves: `_load` (a view over the table `_read` when DuckDB's reader
+    read the file, else a table), `_read` and `_broken`."""
+    kind = con.execute("SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = '_load' UNION ALL "
+                       "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = '_load'").fetchone()
+    if kind:
+        con.execute(f"DROP {kind[0]} _load")
+    con.execute("DROP TABLE IF EXISTS _read; DROP TABLE IF EXISTS _broken")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> None:
@@ -151,7 +161,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
     expected, uniform_line_ends = count_record_lines(path, cap)  # also stops a file past the cap
     if uniform_line_ends and _duckdb_csv(con, path, header, columns) == expected:
         return
-    con.execute("DROP TABLE IF EXISTS _load; DROP TABLE IF EXISTS _broken")
+    drop_staged(con)
     _python_csv(con, path, header, columns, cap)
 
 
@@ -169,8 +179,9 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, colu
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS _read; DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
         return None
-    # rowid follows insertion order, which preserves the file's row order.
-    con.execute("CREATE TEMP TABLE _load AS SELECT rowid + 1 AS _row, * FROM _read; DROP TABLE _read")
+    # rowid follows insertion order, which preserves the file's row order. A view, not a copy: the
+    # rows are read once more only by the insert into raw (a copy cost 0.16 s per 790,000 rows).
+    con.execute("CREATE TEMP VIEW _load AS SELECT rowid + 1 AS _row, * FROM _read")
     con.execute(f"CREATE TEMP TABLE _broken AS SELECT line, CASE WHEN length(any_value(csv_line)) > {RECORD_TEXT_CHARS} "
                 f"THEN left(any_value(csv_line), {RECORD_TEXT_CHARS}) || ' [cut: ' || length(any_value(csv_line)) || "
                 "' characters in all]' ELSE any_value(csv_line) END AS record FROM _rejects GROUP BY line")

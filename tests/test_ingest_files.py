@@ -1,0 +1,30 @@
+"""Staging landing files one after another on one connection, as a raw asset does
+(assets/ingest/files.py): each file is read by the reader that fits it, and leaves nothing that
+changes how the next one is read."""
+
+import duckdb
+
+from assets.ingest.files import stage_file
+from landing_builders import good_entries, write_csv
+
+
+def _read_by_duckdb(con) -> bool:
+    """DuckDB's reader leaves the rows as a view over the table it read; the streaming reader, a table."""
+    return con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '_load'").fetchone()[0] == 1
+
+
+def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
+    clean = [write_csv(tmp_path / f"entries_{k}.csv", good_entries(range(10 * k + 1, 10 * k + 11))) for k in range(3)]
+    # Mixed CRLF and LF line ends: DuckDB's reader is not used for it (contract: every line still loads).
+    mixed = tmp_path / "entries_mixed.csv"
+    lines = clean[0].read_bytes().split(b"\n")
+    mixed.write_bytes(b"\r\n".join(lines[:4]) + b"\r\n" + b"\n".join(lines[4:]))
+    with duckdb.connect() as con:
+        for path, duckdb_reads in ((clean[0], True), (clean[1], True), (mixed, False), (clean[2], True)):
+            assert stage_file(con, "entries", path, 1 << 30) == 10, path.name
+            assert _read_by_duckdb(con) == duckdb_reads, path.name
+            rows = con.execute("SELECT _row, entry_number FROM _load ORDER BY _row").fetchall()
+            expected = [r["entry_number"] for r in good_entries(range(1, 11))] if path == mixed else [
+                r["entry_number"] for r in good_entries(range(10 * clean.index(path) + 1, 10 * clean.index(path) + 11))]
+            assert rows == list(enumerate(expected, start=1)), path.name
+            assert con.execute("SELECT count(*) FROM _broken").fetchone()[0] == 0
