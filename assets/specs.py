@@ -115,10 +115,14 @@ def all_specs() -> list[ModelSpec]:
     return [s for layer in LAYERS for s in layer_specs(layer).values()]
 
 
+def sql_code(sql_file: str) -> str:
+    """A SQL file's text without its comments (what the statements say, not what the comments say)."""
+    return re.sub(r"--[^\n]*", "", (SQL_DIR / sql_file).read_text())
+
+
 def tables_read(sql_file: str) -> set[str]:
     """The schema-qualified tables a SQL file reads (comments ignored)."""
-    text = re.sub(r"--[^\n]*", "", (SQL_DIR / sql_file).read_text())
-    return {f"{schema}.{name}" for schema, name in TABLE_REFERENCE.findall(text)}
+    return {f"{schema}.{name}" for schema, name in TABLE_REFERENCE.findall(sql_code(sql_file))}
 
 
 def quoted(text: str) -> str:

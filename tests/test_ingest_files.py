@@ -19,12 +19,13 @@ def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
     mixed = tmp_path / "entries_mixed.csv"
     lines = clean[0].read_bytes().split(b"\n")
     mixed.write_bytes(b"\r\n".join(lines[:4]) + b"\r\n" + b"\n".join(lines[4:]))
+    # (file, read by DuckDB's reader, its entries' serials): the mixed file holds the first file's rows.
+    files = [(clean[0], True, range(1, 11)), (clean[1], True, range(11, 21)), (mixed, False, range(1, 11)),
+             (clean[2], True, range(21, 31))]
     with duckdb.connect() as con:
-        for path, duckdb_reads in ((clean[0], True), (clean[1], True), (mixed, False), (clean[2], True)):
+        for path, duckdb_reads, serials in files:
             assert stage_file(con, "entries", path, 1 << 30) == 10, path.name
             assert _read_by_duckdb(con) == duckdb_reads, path.name
             rows = con.execute("SELECT _row, entry_number FROM _load ORDER BY _row").fetchall()
-            expected = [r["entry_number"] for r in good_entries(range(1, 11))] if path == mixed else [
-                r["entry_number"] for r in good_entries(range(10 * clean.index(path) + 1, 10 * clean.index(path) + 11))]
-            assert rows == list(enumerate(expected, start=1)), path.name
+            assert rows == list(enumerate((r["entry_number"] for r in good_entries(serials)), start=1)), path.name
             assert con.execute("SELECT count(*) FROM _broken").fetchone()[0] == 0

@@ -26,13 +26,13 @@ def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
             # A month mart's groups never span months. The ones with quantiles are built a month at a time,
             # so that their memory follows a month; the others in one statement, one scan of the facts
             # instead of one per month (the facts are not stored in month order).
-            table, text = f"month_marts.{name}", read_sql(f"marts/{name}.sql")
-            if spec("marts", name).by_month:
+            model, table, text = spec("marts", name), f"month_marts.{name}", read_sql(f"marts/{name}.sql")
+            if model.by_month:
                 rows = rebuild_month_by_month(con, table, text, first, last)
             else:
                 rows = rebuild_months(con, table, text.format(first_month=first, last_month=last), first, last)
             yield dg.MaterializeResult(asset_key=["month_marts", name], metadata={
-                "months": f"{first}..{last}", "rows": rows, **table_metadata(con, spec("marts", name), f"month_marts.{name}", rows),
+                "months": f"{first}..{last}", "rows": rows, **table_metadata(con, model, table, rows),
                 "seconds": round(time.perf_counter() - started, 3)})
         con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
                     "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
