@@ -3,14 +3,17 @@
 changes how the next one is read."""
 
 import duckdb
+import polars as pl
 
 from assets.ingest.files import stage_file
 from landing_builders import good_entries, write_csv
 
 
-def _read_by_duckdb(con) -> bool:
-    """DuckDB's reader leaves the rows as a view over the table it read; the streaming reader, a table."""
-    return con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = '_load'").fetchone()[0] == 1
+def _read_by_duckdb_csv(con) -> bool:
+    """DuckDB's CSV reader leaves the table it read without line numbers (the view `_load` adds
+    them); the streaming and Parquet readers store each row's `_row`."""
+    return con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = '_read' "
+                       "AND column_name = '_row'").fetchone()[0] == 0
 
 
 def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
@@ -19,13 +22,15 @@ def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
     mixed = tmp_path / "entries_mixed.csv"
     lines = clean[0].read_bytes().split(b"\n")
     mixed.write_bytes(b"\r\n".join(lines[:4]) + b"\r\n" + b"\n".join(lines[4:]))
-    # (file, read by DuckDB's reader, its entries' serials): the mixed file holds the first file's rows.
+    parquet = tmp_path / "entries_p.parquet"
+    pl.DataFrame(good_entries(range(41, 51))).write_parquet(parquet)
+    # (file, read by DuckDB's CSV reader, its entries' serials): the mixed file holds the first file's rows.
     files = [(clean[0], True, range(1, 11)), (clean[1], True, range(11, 21)), (mixed, False, range(1, 11)),
-             (clean[2], True, range(21, 31))]
+             (clean[2], True, range(21, 31)), (parquet, False, range(41, 51)), (clean[0], True, range(1, 11))]
     with duckdb.connect() as con:
         for path, duckdb_reads, serials in files:
             assert stage_file(con, "entries", path, 1 << 30) == 10, path.name
-            assert _read_by_duckdb(con) == duckdb_reads, path.name
+            assert _read_by_duckdb_csv(con) == duckdb_reads, path.name
             rows = con.execute("SELECT _row, entry_number FROM _load ORDER BY _row").fetchall()
             assert rows == list(enumerate((r["entry_number"] for r in good_entries(serials)), start=1)), path.name
             assert con.execute("SELECT count(*) FROM _broken").fetchone()[0] == 0

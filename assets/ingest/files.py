@@ -109,9 +109,13 @@ def read_error(exc: BaseException, path: Path) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> int:
-    """Read one CSV, CSV.gz or Parquet file into TEMP tables `_load` (good rows with `_row`) and
-    `_broken` (malformed lines with their line number and text); return rows read. Raises
-    LoadFailed (the file is recorded as failed, the run goes on)."""
+    """Read one CSV, CSV.gz or Parquet file into TEMP view `_load` (good rows with `_row`) and
+    table `_broken` (malformed lines with their line number and text); return rows read. Raises
+    LoadFailed (the file is recorded as failed, the run goes on).
+
+    Whichever reader runs, it leaves the good rows in the table `_read` and `_load` is a view over
+    it. DuckDB's CSV reader gives no line numbers, so its view numbers the rows (`_row`); the
+    streaming and Parquet readers store them."""
     drop_staged(con)
     try:
         if path.name.endswith(".parquet"):
@@ -127,13 +131,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what staging a file leaves: `_load` (a view over the table `_read` when DuckDB's reader
-    read the file, else a table), `_read` and `_broken`."""
-    kind = con.execute("SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = '_load' UNION ALL "
-                       "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = '_load'").fetchone()
-    if kind:
-        con.execute(f"DROP {kind[0]} _load")
-    con.execute("DROP TABLE IF EXISTS _read; DROP TABLE IF EXISTS _broken")
+    """Drop what staging a file leaves: the view `_load`, the tables `_read` and `_broken`."""
+    con.execute("DROP VIEW IF EXISTS _load; DROP TABLE IF EXISTS _read; DROP TABLE IF EXISTS _broken")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> None:
@@ -145,8 +144,9 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap:
     types = {name: typ for name, typ, *_ in described}
     _require(columns, list(types))
     select = ", ".join(f"{_text_expr(c, types[c])} AS {c}" for c in columns)
-    con.execute(f"CREATE TEMP TABLE _load AS SELECT file_row_number + 1 AS _row, {select} "
+    con.execute(f"CREATE TEMP TABLE _read AS SELECT file_row_number + 1 AS _row, {select} "
                 f"FROM read_parquet(?, file_row_number = true)", [str(path)])
+    con.execute("CREATE TEMP VIEW _load AS SELECT * FROM _read")
     con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
 
 
@@ -192,7 +192,8 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, colu
 def _python_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, columns: list[str], cap: int) -> None:
     """Every record through the streaming reader, in batches: bounded memory whatever the file."""
     positions = [header.columns.index(c) for c in columns]
-    con.execute(f"CREATE TEMP TABLE _load (_row BIGINT, {', '.join(f'{c} VARCHAR' for c in columns)})")
+    con.execute(f"CREATE TEMP TABLE _read (_row BIGINT, {', '.join(f'{c} VARCHAR' for c in columns)})")
+    con.execute("CREATE TEMP VIEW _load AS SELECT * FROM _read")
     con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
     rows: list[list] = []
     broken: list[tuple[int, str]] = []
@@ -203,7 +204,7 @@ def _python_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, colu
             batch = pa.table({"_row": pa.array([r[0] for r in rows], pa.int64()),
                               **{c: pa.array([r[i + 1] for r in rows], pa.string()) for i, c in enumerate(columns)}})
             con.register("_batch", batch)
-            con.execute("INSERT INTO _load SELECT * FROM _batch")
+            con.execute("INSERT INTO _read SELECT * FROM _batch")
             con.unregister("_batch")
             rows.clear()
         if broken:
