@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from assets.marts.publish import code_version
 from assets.resources import REPO_ROOT
 
 STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings", "hts_sections", "mode_codes", "entry_type_codes",
@@ -167,7 +168,8 @@ def run(entries: int, repeat: int, out: Path, data: Path, peers: bool = True, in
         result["incremental_ratio_vs_month_alone"] = round(result["incremental_month_s"] / result["month_alone_s"], 3)
         result["incremental_months_rebuilt"] = rows[-1]["incremental_months_rebuilt"]
     result.update({"generate_s": round(generate_s, 1) if generate_s else None, "runs": rows,
-                   "machine": machine(), "versions": versions(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                   "machine": machine(), "versions": versions(), "code_version": code_version(),
+                   "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))

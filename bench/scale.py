@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from assets.marts.publish import code_version
 from assets.resources import REPO_ROOT
 from bench.run import machine, versions
 
@@ -104,7 +105,8 @@ def run(sizes: list[int], start: str, months: int, data: Path, out: Path, keep: 
     result = {"command": f"python -m pipelines bench-scale --sizes {' '.join(map(str, sizes))} "
                          f"--start {start} --months {months}",
               "start": start, "months": months, "sizes": [], "complete": False,
-              "machine": machine(), "versions": versions()}
+              "machine": machine(), "versions": versions(),
+              "code_version": code_version()}
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
