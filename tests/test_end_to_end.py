@@ -9,7 +9,7 @@ import pytest
 
 from conftest import TEST_KEY, Paths, analytics_tables, copy_of, prepared_paths
 from independent import assert_frames_match, entries_and_exams, marts
-from landing_builders import write_csv
+from landing_builders import ctpat, entry, exam, write_csv
 from pipelines.sample_data import Effects, generate
 
 KEYS = {
@@ -120,6 +120,23 @@ def test_analytics_file_holds_no_raw_importer_number(clean_run):
     assert not [n for n in numbers if n.encode() in data]
     assert paths.analytics.with_name(paths.analytics.name + ".wal").exists() is False
 
+
+
+def test_an_exam_corrected_in_the_same_delivery_keeps_only_its_last_row(paths):
+    """The generator corrects entries, not exams: here one exam is corrected further down its own
+    file and another by a later file of the same run, so both reach staging in one batch."""
+    write_csv(paths.landing / "entries" / "entries_2026-03.csv", [entry(s) for s in (1, 2, 3)])
+    write_csv(paths.landing / "exams" / "exams_2026-03-a.csv",
+              [exam("X001", 1), exam("X002", 2), exam("X001", 1, outcome="DISCREPANCY")])
+    write_csv(paths.landing / "exams" / "exams_2026-03-b.csv", [exam("X002", 2, exam_type="TAILGATE"), exam("X003", 3)])
+    write_csv(paths.landing / "ctpat" / "ctpat_2026-01-01.csv", [ctpat("12-3456789AB")])
+    assert paths.run().exit_code == 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        staged = con.execute("SELECT exam_id, exam_type, outcome FROM staging.stg_exams ORDER BY 1").fetchall()
+    assert staged == [("X001", "NII", "DISCREPANCY"), ("X002", "TAILGATE", "NO_DISCREPANCY"), ("X003", "NII", "NO_DISCREPANCY")]
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        assert con.execute("SELECT sum(rows_superseded) FROM marts.load_audit WHERE source = 'exams'").fetchone()[0] == 2
+        assert con.execute("SELECT sum(exams_started) FROM marts.inspection_waits").fetchone()[0] == 3
 
 def test_generator_ground_truth(generated):
     root, truth = generated
