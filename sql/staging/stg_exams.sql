@@ -2,8 +2,14 @@
 -- typed, placed in its entry's local month (NULL while the entry has not arrived: pending).
 WITH valid AS (
     SELECT * FROM valid_unstaged_rows('raw.exams')
+), repeated AS (
+    -- As in stg_entries.sql: only the exam ids repeated in a batch go through the window (at 10 M
+    -- entries under a tenth of the memory ceiling: 3.3-4.2 s for every row, 2.7-2.9 s this way).
+    SELECT exam_id FROM valid GROUP BY exam_id HAVING count(*) > 1
 ), current_rows AS (
-    SELECT * FROM valid
+    SELECT * FROM valid ANTI JOIN repeated USING (exam_id)
+    UNION ALL
+    SELECT * FROM (SELECT * FROM valid SEMI JOIN repeated USING (exam_id))
     QUALIFY row_number() OVER (PARTITION BY exam_id ORDER BY file_name DESC, _file_id DESC, _row DESC) = 1
 )
 SELECT
