@@ -9,7 +9,7 @@ import pytest
 
 from conftest import TEST_KEY, Paths, analytics_tables, copy_of, prepared_paths
 from independent import assert_frames_match, entries_and_exams, marts
-from landing_builders import ctpat, entry, exam, write_csv
+from landing_builders import ctpat, exam, good_entries, write_csv
 from pipelines.sample_data import Effects, generate
 
 KEYS = {
@@ -121,11 +121,10 @@ def test_analytics_file_holds_no_raw_importer_number(clean_run):
     assert paths.analytics.with_name(paths.analytics.name + ".wal").exists() is False
 
 
-
 def test_an_exam_corrected_in_the_same_delivery_keeps_only_its_last_row(paths):
     """The generator corrects entries, not exams: here one exam is corrected further down its own
     file and another by a later file of the same run, so both reach staging in one batch."""
-    write_csv(paths.landing / "entries" / "entries_2026-03.csv", [entry(s) for s in (1, 2, 3)])
+    write_csv(paths.landing / "entries" / "entries_2026-03.csv", good_entries((1, 2, 3)))
     write_csv(paths.landing / "exams" / "exams_2026-03-a.csv",
               [exam("X001", 1), exam("X002", 2), exam("X001", 1, outcome="DISCREPANCY")])
     write_csv(paths.landing / "exams" / "exams_2026-03-b.csv", [exam("X002", 2, exam_type="TAILGATE"), exam("X003", 3)])
@@ -137,6 +136,7 @@ def test_an_exam_corrected_in_the_same_delivery_keeps_only_its_last_row(paths):
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
         assert con.execute("SELECT sum(rows_superseded) FROM marts.load_audit WHERE source = 'exams'").fetchone()[0] == 2
         assert con.execute("SELECT sum(exams_started) FROM marts.inspection_waits").fetchone()[0] == 3
+
 
 def test_generator_ground_truth(generated):
     root, truth = generated
