@@ -21,11 +21,14 @@ export DAGSTER_HOME ?= $(abspath .dagster_home)
 
 setup: $(STAMP)
 
-# Re-installs only when the lock or the project metadata changes.
+# Re-installs only when the lock or the project metadata changes. The project itself is installed
+# editable: the instance settings name a class of it (pipelines/dagster.yaml), which `dg dev`,
+# dagster-webserver and dagster-daemon must import whatever folder they start in.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 $(KEY_FILE):
