@@ -7,9 +7,9 @@ across runs, and the index takes several connections per event. Closing the last
 database in WAL mode checkpoints it, so each of those writes also paid a checkpoint: in a small run
 of the test suite, 710 index connections took 1.95 s of its 8.9 s (docs/scaling.md, thirteenth round).
 
-This storage is that class with one difference: the index database is reached through a pooled
-engine that stays open for the life of the storage (one per process: a forked child opens its own).
-Run databases are untouched. The UI's live view of a run watches the run's `.db` file for changes,
+This storage is that class with two differences: the index database is reached through a pooled
+engine that stays open for the life of the storage (one per process: a forked child opens its own),
+and a table `has_table` has found is not looked up again. Run databases are untouched. The UI's live view of a run watches the run's `.db` file for changes,
 and a run database's writes reach that file at the checkpoint a closing connection makes; keeping
 those connections open would leave the view waiting. Nothing watches the index file.
 
