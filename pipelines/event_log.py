@@ -15,6 +15,12 @@ those connections open would leave the view waiting. Nothing watches the index f
 
 Writes still commit one at a time, so other processes (the UI, the daemon, concurrent runs) see each
 event as before; an idle open connection in WAL mode holds no lock.
+
+A third difference is in the pools (pipelines/dagster.yaml): a step refused a slot asks again after
+`claim_retry_seconds`. Dagster's storage gives no interval, so the executor backs off from 1 s up to
+15 s, and a freed warehouse slot, already assigned to the next waiting step, stood idle until that
+step looked again: in tests/test_multiprocess.py's ingest and backfill no step ran for 34.5 s of
+122 s (docs/scaling.md, thirteenth round). Asking again is a few queries on the open index connection.
 """
 
 from __future__ import annotations
@@ -27,15 +33,21 @@ from typing import Iterator
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._utils.concurrency import ConcurrencyClaimStatus
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 
+# Four times a second: a waiting step starts within a quarter second of the slot's release.
+CLAIM_RETRY_SECONDS = 0.25
+
+
 class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` whose connections to the index database come from a pool."""
 
-    def __init__(self, base_dir: str, inst_data=None):
+    def __init__(self, base_dir: str, inst_data=None, claim_retry_seconds: float = CLAIM_RETRY_SECONDS):
+        self._claim_retry_seconds = claim_retry_seconds
         self._index_engine: Engine | None = None
         self._index_pid: int | None = None
         self._index_engine_lock = threading.Lock()
@@ -44,7 +56,9 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def config_type(cls):
-        return {"base_dir": Field(StringSource, is_required=False)}
+        return {"base_dir": Field(StringSource, is_required=False),
+                "claim_retry_seconds": Field(float, is_required=False, default_value=CLAIM_RETRY_SECONDS,
+                                             description="How soon a step refused a pool's slot asks again.")}
 
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> IndexPooledSqliteEventLogStorage:
@@ -56,7 +70,7 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
             if not home:
                 raise ValueError("IndexPooledSqliteEventLogStorage needs base_dir in its config or DAGSTER_HOME set")
             base_dir = os.path.join(home, "history", "runs")
-        return cls(base_dir, inst_data=inst_data)
+        return cls(base_dir, inst_data=inst_data, claim_retry_seconds=config_value["claim_retry_seconds"])
 
     def _pooled_index_engine(self) -> Engine:
         with self._index_engine_lock:
@@ -99,6 +113,12 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
         if found:
             self._tables_found.add(table_name)
         return found
+
+    def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,
+                               priority: int | None = None) -> ConcurrencyClaimStatus:
+        """A refused claim carries its retry interval, which the executor uses instead of its back-off."""
+        status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        return status if status.is_claimed else status.with_sleep_interval(self._claim_retry_seconds)
 
     def dispose(self) -> None:
         super().dispose()

@@ -115,3 +115,20 @@ def test_a_forked_child_opens_its_own_index_connection(home):
         instance.report_runless_asset_event(dg.AssetMaterialization("from_parent"))  # the parent's still works
         for key in ("from_parent", "from_child"):
             assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
+
+
+@pytest.mark.parametrize("setting, seconds", [(None, 0.25), (2.0, 2.0)])
+def test_a_step_refused_a_pool_slot_is_told_when_to_ask_again(home, setting, seconds):
+    """Dagster's storage gives no interval, and the executor then backs off from 1 s to 15 s while the
+    freed slot, assigned to the waiting step, stays idle."""
+    if setting is not None:
+        with (home / "dagster.yaml").open("a") as settings:
+            settings.write(f"\n  config:\n    claim_retry_seconds: {setting}\n")
+    with persistent_instance() as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("duckdb_warehouse", 1)
+        assert storage.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries").is_claimed
+        refused = storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
+        assert not refused.is_claimed and refused.sleep_interval == seconds
+        storage.free_concurrency_slot_for_step("run_a", "stg_entries")
+        assert storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
