@@ -1,32 +1,35 @@
-"""Dagster's SQLite event log with the index database's connection kept open (pipelines/dagster.yaml).
+"""Dagster's SQLite event log with its connections kept open (pipelines/dagster.yaml).
 
 Dagster's `SqliteEventLogStorage` opens a new engine and SQLite connection for every write and
-closes it afterwards. Each asset materialization, check result and run status change is written
-twice: into the run's own database and into the index database (`index.db`) that the UI queries
-across runs, and the index takes several connections per event. Closing the last connection to a
-database in WAL mode checkpoints it, so each of those writes also paid a checkpoint: in a small run
-of the test suite, 710 index connections took 1.95 s of its 8.9 s (docs/scaling.md, thirteenth round).
+closes it afterwards. Each event is written into the run's own database, and each asset
+materialization, check result and run status change also into the index database (`index.db`)
+that the UI queries across runs, with several connections each. Closing the last connection to a
+database in WAL mode checkpoints it, so every write also paid a checkpoint: in a small run of the
+test suite, 710 index and 364 run-database connections took 3.2 s of its 8.9 s (docs/scaling.md,
+thirteenth round).
 
-This storage is that class with two differences: the index database is reached through a pooled
-engine that stays open for the life of the storage (one per process: a forked child opens its own),
-and a table `has_table` has found is not looked up again. Run databases are untouched. The UI's live view of a run watches the run's `.db` file for changes,
-and a run database's writes reach that file at the checkpoint a closing connection makes; keeping
-those connections open would leave the view waiting. Nothing watches the index file.
+This storage is that class with these differences:
+- every database it writes is reached through a pooled engine that stays open, one per process (a
+  forked child opens its own); the index's for the life of the storage, a run's until more than
+  RUN_DATABASES_KEPT_OPEN others have been used since;
+- after a write to a run's database it checkpoints that database itself: the UI's live view of a
+  run watches the run's `.db` file, which a write reaches only at a checkpoint (Dagster's storage
+  made one by closing its connection). Nothing watches the index file;
+- a table `has_table` has found is not looked up again;
+- a step refused a pool's slot asks again after `claim_retry_seconds`. Dagster's storage gives no
+  interval, so the executor backs off from 1 s up to 15 s, and a freed warehouse slot, already
+  assigned to the next waiting step, stood idle until that step looked again: in
+  tests/test_multiprocess.py's ingest and backfill no step ran for 34.5 s of 122 s.
 
 Writes still commit one at a time, so other processes (the UI, the daemon, concurrent runs) see each
 event as before; an idle open connection in WAL mode holds no lock.
-
-A third difference is in the pools (pipelines/dagster.yaml): a step refused a slot asks again after
-`claim_retry_seconds`. Dagster's storage gives no interval, so the executor backs off from 1 s up to
-15 s, and a freed warehouse slot, already assigned to the next waiting step, stood idle until that
-step looked again: in tests/test_multiprocess.py's ingest and backfill no step ran for 34.5 s of
-122 s (docs/scaling.md, thirteenth round). Asking again is a few queries on the open index connection.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -41,16 +44,18 @@ from sqlalchemy.pool import QueuePool
 
 # Four times a second: a waiting step starts within a quarter second of the slot's release.
 CLAIM_RETRY_SECONDS = 0.25
+# A process writes one run at a time (a few at once in the UI or the daemon); older ones are closed.
+RUN_DATABASES_KEPT_OPEN = 8
 
 
-class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
-    """`SqliteEventLogStorage` whose connections to the index database come from a pool."""
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """`SqliteEventLogStorage` whose connections come from pools that stay open."""
 
     def __init__(self, base_dir: str, inst_data=None, claim_retry_seconds: float = CLAIM_RETRY_SECONDS):
         self._claim_retry_seconds = claim_retry_seconds
-        self._index_engine: Engine | None = None
-        self._index_pid: int | None = None
-        self._index_engine_lock = threading.Lock()
+        self._engines: OrderedDict[str, Engine] = OrderedDict()  # by shard, the least recently used first
+        self._engines_pid: int | None = None
+        self._engines_lock = threading.Lock()
         self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
@@ -61,45 +66,54 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
                                              description="How soon a step refused a pool's slot asks again.")}
 
     @classmethod
-    def from_config_value(cls, inst_data, config_value) -> IndexPooledSqliteEventLogStorage:
+    def from_config_value(cls, inst_data, config_value) -> PooledSqliteEventLogStorage:
         """base_dir defaults to where Dagster keeps the event log of $DAGSTER_HOME (history/runs), so
         pipelines/dagster.yaml can be copied into any instance's folder as it is."""
         base_dir = config_value.get("base_dir")
         if not base_dir:
             home = os.environ.get("DAGSTER_HOME")
             if not home:
-                raise ValueError("IndexPooledSqliteEventLogStorage needs base_dir in its config or DAGSTER_HOME set")
+                raise ValueError("PooledSqliteEventLogStorage needs base_dir in its config or DAGSTER_HOME set")
             base_dir = os.path.join(home, "history", "runs")
         return cls(base_dir, inst_data=inst_data, claim_retry_seconds=config_value["claim_retry_seconds"])
 
-    def _pooled_index_engine(self) -> Engine:
-        with self._index_engine_lock:
-            if self._index_engine is not None and self._index_pid != os.getpid():
-                # A forked child must not share its parent's SQLite connection; leave it to the parent.
-                self._index_engine.dispose(close=False)
-                self._index_engine = None
-            if self._index_engine is None:
-                # One connection serves the index (Dagster serialises its use with its own lock); the
+    def _pooled_engine(self, shard: str) -> Engine:
+        with self._engines_lock:
+            if self._engines_pid != os.getpid():
+                # A forked child must not share its parent's SQLite connections; leave them to the parent.
+                for engine in self._engines.values():
+                    engine.dispose(close=False)
+                self._engines.clear()
+                self._engines_pid = os.getpid()
+            engine = self._engines.get(shard)
+            if engine is None:
+                # One connection serves a shard (Dagster serialises its use with its own lock); the
                 # overflow is for a lookup beside it, such as a `has_table` during a write.
-                self._index_engine = create_engine(
-                    self.conn_string_for_shard(INDEX_SHARD_NAME), poolclass=QueuePool, pool_size=1, max_overflow=4,
+                engine = self._engines[shard] = create_engine(
+                    self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1, max_overflow=4,
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
-                self._index_pid = os.getpid()
-            return self._index_engine
+            self._engines.move_to_end(shard)
+            runs = [key for key in self._engines if key != INDEX_SHARD_NAME]
+            for key in runs[:-RUN_DATABASES_KEPT_OPEN]:
+                self._engines.pop(key).dispose()
+            return engine
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        if shard != INDEX_SHARD_NAME:
-            with super()._connect(shard) as conn:
-                yield conn
-            return
         with self._db_lock:
-            engine = self._pooled_index_engine()
+            engine = self._pooled_engine(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            with engine.connect() as conn:
+                sqlite = conn.connection.dbapi_connection
+                changes = sqlite.total_changes
+                with conn.begin():
+                    yield conn
+                if shard != INDEX_SHARD_NAME and sqlite.total_changes != changes:
+                    # The UI's live view of a run watches the run's .db file, which a write reaches
+                    # at a checkpoint: Dagster's storage made one by closing its connection.
+                    sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks this for every asset event it stores, while it holds the index connection
@@ -107,7 +121,7 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
         migration adds them), so only a table not found yet is looked up again."""
         if table_name in self._tables_found:
             return True
-        engine = self._pooled_index_engine()
+        engine = self._pooled_engine(INDEX_SHARD_NAME)
         with engine.connect() as conn:
             found = bool(engine.dialect.has_table(conn, table_name))
         if found:
@@ -120,9 +134,21 @@ class IndexPooledSqliteEventLogStorage(SqliteEventLogStorage):
         status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
         return status if status.is_claimed else status.with_sleep_interval(self._claim_retry_seconds)
 
+    def wipe(self) -> None:
+        self._dispose_engines()  # before Dagster deletes the run databases' files
+        super().wipe()
+
     def dispose(self) -> None:
         super().dispose()
-        with self._index_engine_lock:
-            if self._index_engine is not None and self._index_pid == os.getpid():
-                self._index_engine.dispose()
-            self._index_engine = None
+        self._dispose_engines()
+
+    def _dispose_engines(self) -> None:
+        with self._engines_lock:
+            for engine in self._engines.values():
+                if self._engines_pid == os.getpid():
+                    engine.dispose()
+            self._engines.clear()
+
+
+# The name in the dagster.yaml of instances made before run databases were pooled too.
+IndexPooledSqliteEventLogStorage = PooledSqliteEventLogStorage

@@ -1,21 +1,25 @@
-"""The instance's event log (pipelines/event_log.py): Dagster's SQLite storage with the index database
-reached through one open connection. The events land where Dagster's own storage puts them and
-another process sees each one as soon as it is stored; a forked child opens its own connection."""
+"""The instance's event log (pipelines/event_log.py): Dagster's SQLite storage with its databases reached
+through connections that stay open. The events land where Dagster's own storage puts them, another
+process and the UI's live view of a run see each one as soon as it is stored, a forked child opens its
+own connections, and a step refused a pool's slot is told to ask again soon."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.events.log import EventLogEntry
 
-from pipelines.event_log import IndexPooledSqliteEventLogStorage
+from pipelines.event_log import RUN_DATABASES_KEPT_OPEN, PooledSqliteEventLogStorage
 from pipelines.instance import persistent_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,17 +81,17 @@ def latest_in_another_process(home: Path) -> str:
 
 def test_runs_write_the_index_through_one_connection_and_other_processes_see_every_event(home, opened):
     with persistent_instance() as instance:
-        assert isinstance(instance.event_log_storage, IndexPooledSqliteEventLogStorage)
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         assert Path(instance.event_log_storage._base_dir) == home / "history" / "runs"  # Dagster's own place
         opened.clear()
         runs = [dg.materialize([first, second, second_is_two], instance=instance) for _ in range(3)]
         assert all(r.success for r in runs)
-        # Each run stored two materializations, a check result and its status changes in the index:
-        # Dagster's own storage opens index.db several times per event (73 times for these runs).
+        # Each run stored two materializations, a check result and its status changes in the index,
+        # and some thirty events in its own database: Dagster's own storage opens index.db several
+        # times per event (73 times for these runs) and a run's database once per event. Here the
+        # index is opened once, a run's database twice (once to create it, once kept open).
         assert opened["index.db"] <= 1
-        # A run's own database is still opened per write, so the UI's live view of a run, which
-        # watches that file, sees each event.
-        assert opened[f"{runs[-1].run_id}.db"] >= 5
+        assert max(opened[f"{run.run_id}.db"] for run in runs) <= 2
         # Committed and visible to another process while this one keeps its connection open.
         assert latest_in_another_process(home) == f"{runs[-1].run_id} {runs[-1].run_id}"
         assert instance.get_latest_materialization_event(dg.AssetKey("second")).run_id == runs[-1].run_id
@@ -132,3 +136,50 @@ def test_a_step_refused_a_pool_slot_is_told_when_to_ask_again(home, setting, sec
         assert not refused.is_claimed and refused.sleep_interval == seconds
         storage.free_concurrency_slot_for_step("run_a", "stg_entries")
         assert storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
+
+
+def event(message: str, run_id: str = "run_a") -> EventLogEntry:
+    return EventLogEntry(error_info=None, level=logging.INFO, user_message=message, run_id=run_id,
+                         timestamp=time.time())
+
+
+def test_the_ui_s_live_view_of_a_run_sees_each_event_as_it_is_stored(home):
+    """The UI follows a running run by watching its .db file (Dagster's SqliteEventLogStorageWatchdog);
+    a write reaches that file only at a checkpoint, which the kept-open connection makes itself."""
+    with persistent_instance() as instance:
+        storage = instance.event_log_storage
+        storage.store_event(event("before the view"))  # the run's database exists and is open
+        seen: list[str] = []
+        def view(entry: EventLogEntry, cursor: str) -> None:
+            seen.append(entry.user_message)
+
+        storage.watch("run_a", None, view)
+        try:
+            for n in range(3):
+                storage.store_event(event(f"event {n}"))
+                deadline = time.monotonic() + 20
+                while len(seen) < n + 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert seen == ["before the view"] + [f"event {i}" for i in range(n + 1)]  # each, as it comes
+        finally:
+            storage.end_watch("run_a", view)
+
+
+def test_only_the_most_recent_run_databases_stay_open_and_none_loses_an_event(home):
+    runs = [f"run_{n}" for n in range(RUN_DATABASES_KEPT_OPEN + 4)]
+    with persistent_instance() as instance:
+        storage = instance.event_log_storage
+        for run_id in runs:
+            storage.store_event(event(f"in {run_id}", run_id))
+        assert [key for key in storage._engines if key != "index"] == runs[-RUN_DATABASES_KEPT_OPEN:]
+        for run_id in runs:
+            with sqlite3.connect(home / "history" / "runs" / f"{run_id}.db") as con:  # the file, as a reader sees it
+                assert con.execute("SELECT count(*) FROM event_logs").fetchone() == (1,)
+
+
+def test_an_instance_made_with_the_earlier_class_name_still_loads(home):
+    settings = home / "dagster.yaml"
+    settings.write_text(settings.read_text().replace("class: PooledSqliteEventLogStorage",
+                                                     "class: IndexPooledSqliteEventLogStorage"))
+    with persistent_instance() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
