@@ -10,8 +10,8 @@ thirteenth round).
 
 This storage is that class with these differences:
 - every database it writes is reached through a pooled engine that stays open, one per process (a
-  forked child opens its own); the index's for the life of the storage, a run's until more than
-  RUN_DATABASES_KEPT_OPEN others have been used since;
+  forked child opens its own); the index's for the life of the storage, a run's until
+  RUN_DATABASES_KEPT_OPEN other runs' databases have been used since;
 - after a write to a run's database it checkpoints that database itself: the UI's live view of a
   run watches the run's `.db` file, which a write reaches only at a checkpoint (Dagster's storage
   made one by closing its connection). Nothing watches the index file;
@@ -80,10 +80,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def _pooled_engine(self, shard: str) -> Engine:
         with self._engines_lock:
             if self._engines_pid != os.getpid():
-                # A forked child must not share its parent's SQLite connections; leave them to the parent.
-                for engine in self._engines.values():
-                    engine.dispose(close=False)
-                self._engines.clear()
+                self._close_engines()  # a forked child leaves its parent's connections to the parent
                 self._engines_pid = os.getpid()
             engine = self._engines.get(shard)
             if engine is None:
@@ -92,10 +89,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 engine = self._engines[shard] = create_engine(
                     self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1, max_overflow=4,
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
-            self._engines.move_to_end(shard)
-            runs = [key for key in self._engines if key != INDEX_SHARD_NAME]
-            for key in runs[:-RUN_DATABASES_KEPT_OPEN]:
-                self._engines.pop(key).dispose()
+                runs = [key for key in self._engines if key != INDEX_SHARD_NAME]  # only a new one adds to them
+                for key in runs[:-RUN_DATABASES_KEPT_OPEN]:
+                    self._engines.pop(key).dispose()
+            else:
+                self._engines.move_to_end(shard)
             return engine
 
     @contextmanager
@@ -135,19 +133,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return status if status.is_claimed else status.with_sleep_interval(self._claim_retry_seconds)
 
     def wipe(self) -> None:
-        self._dispose_engines()  # before Dagster deletes the run databases' files
+        with self._engines_lock:
+            self._close_engines()  # before Dagster deletes the run databases' files
         super().wipe()
 
     def dispose(self) -> None:
         super().dispose()
-        self._dispose_engines()
-
-    def _dispose_engines(self) -> None:
         with self._engines_lock:
-            for engine in self._engines.values():
-                if self._engines_pid == os.getpid():
-                    engine.dispose()
-            self._engines.clear()
+            self._close_engines()
+
+    def _close_engines(self) -> None:
+        """Forgets every engine (the caller holds `_engines_lock`). Only the process that opened the
+        connections closes them: a forked child must not close its parent's SQLite connections."""
+        opened_here = self._engines_pid == os.getpid()
+        for engine in self._engines.values():
+            engine.dispose(close=opened_here)
+        self._engines.clear()
 
 
 # The name in the dagster.yaml of instances made before run databases were pooled too.
