@@ -140,6 +140,35 @@ def test_every_text_page_and_chart_has_no_overlapping_labels(published):
     plt.close(fig)
 
 
+def test_every_chart_is_drawn_once_per_save(published, monkeypatch):
+    """A figure laid out with a layout engine left on it is drawn twice by every save (once without
+    output, for the engine): a month's figures are saved as PNG and as PDF pages, so style.lay_out
+    leaves none."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from assets.reports import report
+    from assets.reports.charts import border_wait_frames, busiest_crossings, lane_wait_by_hour_figure
+
+    paths, month = published
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        by_crossing, by_hour, _ = border_wait_frames(con, None)
+    figures = [f.fig for f in report.month_figures(report.load(paths.analytics, "2026-06"))]
+    figures.append(lane_wait_by_hour_figure(by_hour, busiest_crossings(by_crossing)))
+    assert len(figures) == 7  # the month's six (June has a closure reopening) and the folder's hourly chart
+    draws = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda fig, renderer: (draws.append(fig), draw(fig, renderer))[1])
+    for fig in figures:
+        for kind in ("png", "pdf"):
+            draws.clear()
+            fig.savefig(io.BytesIO(), format=kind)
+            assert draws == [fig], (figures.index(fig), kind)
+        plt.close(fig)
+
+
 def test_the_overlap_check_can_fail():
     import matplotlib.pyplot as plt
 

@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 
 from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
-                                  STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, new_figure)
+                                  STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, lay_out, new_figure)
 
 STATUSES = ("CERTIFIED", "UNCERTIFIED")
 STATUS_WORDS = {"CERTIFIED": "CTPAT certified", "UNCERTIFIED": "not certified"}
@@ -78,7 +78,7 @@ def exam_rate_figure(frame: pl.DataFrame, month: str, names: dict[str, str]):
     ax.grid(axis="x", alpha=0.3)
     _footnote(fig, "Labels: exam rate of how many entries. Modes are CBP codes (marts.modes). Crude rates: the "
                    "scorecard compares like with like (same port and mode, or the same importer).")
-    fig.tight_layout(rect=(0, FOOTER + 0.03, 1, 1))
+    lay_out(fig, FOOTER + 0.03)
     return fig
 
 
@@ -112,7 +112,7 @@ def release_time_figure(frame: pl.DataFrame, month: str, modes: dict[str, str]):
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.invert_yaxis()
-    fig.tight_layout(rect=(0, FOOTER, 1, 1))
+    lay_out(fig)
     return fig
 
 
@@ -164,7 +164,7 @@ def lane_wait_by_crossing_figure(frame: pl.DataFrame, dates: pl.DataFrame, perio
     ax.grid(axis="x", alpha=0.3)
     _footnote(fig, "Source: CBP Border Wait Times feed. A reading is one lane's delay at one update time, counted once "
                    "however many snapshots repeat it; n = readings. Crossings with FAST lanes only.")
-    fig.tight_layout(rect=(0, FOOTER + 0.03, 1, 1))
+    lay_out(fig, FOOTER + 0.03)
     return fig
 
 
@@ -196,7 +196,7 @@ def lane_wait_by_hour_figure(frame: pl.DataFrame, crossings: list[str]):
     axes[0][0].set_ylabel("mean commercial delay (minutes)")
     fig.suptitle("Commercial delay by hour of day at the busiest crossings: FAST vs standard lanes (n = readings)",
                  fontsize=11)
-    fig.tight_layout(rect=(0, FOOTER, 1, 1))
+    lay_out(fig)
     return fig
 
 
@@ -267,5 +267,5 @@ def recovery_figure(backlog: pl.DataFrame, closures: pl.DataFrame, month: str):
     fig.suptitle(f"Business resumption after port closures reopening in {month}: backlog by hour\n"
                  "caught = at the port, arrived from 7 days before closing until reopening, not released before "
                  "closing", fontsize=11)
-    fig.tight_layout(rect=(0, FOOTER, 1, 1))
+    lay_out(fig)
     return fig

@@ -35,7 +35,8 @@ from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wa
                                    mode_names, recovery_figure, release_time_figure)
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
-                                  STATUS_MARKERS, VERDICTS, count, hours_text, new_figure, ratio_axis, signed_hours_axis)
+                                  STATUS_MARKERS, VERDICTS, count, hours_text, lay_out, new_figure, ratio_axis,
+                                  signed_hours_axis)
 from assets.reports.workers import draw_each_month  # noqa: E402
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
@@ -314,7 +315,7 @@ def trend_figure(trend: pl.DataFrame, month: str):
                  loc="left")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, FOOTER, 1, 1))
+    lay_out(fig)
     return fig
 
 
