@@ -32,3 +32,13 @@ def test_workers_are_forked_from_a_server_that_imported_the_drawings_not_from_th
     assert [month for month, _, _ in seen] == ["2026-01", "2026-02"]
     assert all(parent != os.getpid() for _, parent, _ in seen)  # a spawned worker's parent would be us
     assert all(preloaded for _, _, preloaded in seen)  # imported once by the server, not per worker
+
+
+def test_a_named_drawing_is_imported_where_it_draws_not_where_months_are_handed_out():
+    assert "named_drawing" not in sys.modules
+    seen = draw_each_month("named_drawing:where", ["2026-01", "2026-02", "2026-03"], workers=2)
+    assert [month for month, _ in seen] == ["2026-01", "2026-02", "2026-03"]
+    assert all(pid != os.getpid() for _, pid in seen)
+    assert "named_drawing" not in sys.modules  # the workers imported it, this process did not
+    assert draw_each_month("named_drawing:where", ["2026-04"], workers=2) == [("2026-04", os.getpid())]
+    assert "named_drawing" in sys.modules  # one month is drawn here, so here it is imported

@@ -7,8 +7,10 @@ renames the analyst file and moves the drawn files. A failure before that leaves
 marts, charts and reports as they were ("nothing was published"). A run without a new analyst file
 (a redraw from the UI) draws from the published file straight into place.
 
-The drawing modules (matplotlib) are imported by the assets that draw: every step process of the
-multiprocess executor, the UI and the daemon import this module, and most of them never draw.
+The drawing modules (matplotlib) are imported by the processes that draw: every step process of the
+multiprocess executor, the UI and the daemon import this module, and most of them never draw. The
+monthly reports name their drawing (workers.by_name), so a step that hands its months to worker
+processes does not import matplotlib itself.
 """
 
 
@@ -24,6 +26,7 @@ from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
                                   write_text)
+from assets.reports.workers import draw_each_month
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
 
@@ -66,6 +69,12 @@ def months_to_redraw(analytics: Path, marker: Path) -> tuple[list[str] | None, l
     return sorted(months), [run for run, _ in publications]
 
 
+def report_months(analytics: Path) -> list[str]:
+    """Every month the analyst file has exam rates for: the months a report can be drawn for."""
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
+
+
 def mark_drawn(marker: Path, publications: list[str]) -> None:
     write_text(marker, json.dumps(publications))
 
@@ -82,14 +91,13 @@ class ReportConfig(dg.Config):
                       "and each of its charts as PNG beside them (exam rate by mode with Wilson intervals, "
                       "release-time distributions, forest plot, trend, resumption backlog, border waits).")
 def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings) -> dg.MaterializeResult:
-    from assets.reports.report import build_monthly_reports, report_months
-
     d = drawing(settings, context.run_id)
     marker = ".monthly_reports_written.json"
     rebuilt, publications = months_to_redraw(d.marts, d.published / marker)
     available = report_months(d.marts)
     months = [config.month] if config.month else [m for m in available if rebuilt is None or m in rebuilt]
-    written = build_monthly_reports(d.marts, d.out, months, settings.drawing_workers)
+    written = draw_each_month("assets.reports.report:build_monthly_report", months, d.marts, d.out,
+                              workers=settings.drawing_workers)
     if not config.month:
         mark_drawn(d.out / marker, publications)
     context.log.info(f"reports for {', '.join(months)}")

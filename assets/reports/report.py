@@ -37,7 +37,6 @@ from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
                                   STATUS_MARKERS, VERDICTS, count, hours_text, lay_out, new_figure, ratio_axis,
                                   signed_hours_axis)
-from assets.reports.workers import draw_each_month  # noqa: E402
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
@@ -549,20 +548,10 @@ footer {{ font-size: 0.8em; color: #555555; border-top: 1px solid #cccccc; margi
 """)
 
 
-def report_months(analytics: Path) -> list[str]:
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
-
-
 # The PNG files a month's report writes beside its PDF and HTML (once drawn for the report, each is
 # saved as it is: a separate drawing of the same charts was a fifth of the drawing time).
 REPORT_FILES = ("exam_rate_by_mode.png", "release_time_by_mode.png", "scorecard_forest.png", "exam_rate_trend.png",
                 "resumption_recovery.png", "border_waits.png")
-
-
-def build_monthly_reports(analytics: Path, reports: Path, months: list[str], workers: int = 0) -> list[tuple[Path, Path, int]]:
-    """Each month's report, months side by side in `workers` processes (assets/reports/workers.py)."""
-    return draw_each_month(build_monthly_report, months, analytics, reports, workers=workers)
 
 
 def build_monthly_report(analytics: Path, reports: Path, month: str) -> tuple[Path, Path, int]:

@@ -8,11 +8,13 @@ DuckDB and Dagster threads, which a fork would copy mid-flight. They are forked 
 fresh interpreter that imports the drawing modules once and then serves every drawing step of the
 process; a spawned worker spent 0.7-0.8 s importing matplotlib, Polars and DuckDB before it drew
 (`python -X importtime -c "import assets.reports.report"`). Spawned where there is no forkserver
-(Windows).
+(Windows). A drawing may be named ("module:function") rather than passed: then the process that
+hands months to workers never imports it (matplotlib alone took that process 0.35 s).
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -47,11 +49,23 @@ def start_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def draw_each_month(draw: Callable[..., T], months: list[str], *args, workers: int = 0) -> list[T]:
+def by_name(name: str) -> Callable:
+    """The function `module:function` names, its module imported if it was not yet."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _call_by_name(name: str, *args):
+    return by_name(name)(*args)
+
+
+def draw_each_month(draw: Callable[..., T] | str, months: list[str], *args, workers: int = 0) -> list[T]:
     """draw(*args, month) for every month, in month order; in this process when one worker suffices
-    (a single month costs no process start-up)."""
+    (a single month costs no process start-up). `draw` is a function or its name (by_name)."""
     count = worker_count(workers, len(months))
     if count == 1:
-        return [draw(*args, month) for month in months]
+        function = by_name(draw) if isinstance(draw, str) else draw
+        return [function(*args, month) for month in months]
+    task = partial(_call_by_name, draw, *args) if isinstance(draw, str) else partial(draw, *args)
     with ProcessPoolExecutor(max_workers=count, mp_context=start_context()) as pool:
-        return list(pool.map(partial(draw, *args), months))
+        return list(pool.map(task, months))
