@@ -169,6 +169,26 @@ def test_every_chart_is_drawn_once_per_save(published, monkeypatch):
         plt.close(fig)
 
 
+@pytest.mark.parametrize("span", [0.5, 3, 20, 100, 160, 700])
+def test_the_forest_plots_hour_labels_keep_a_space_between_them(span):
+    """The overlap check allows labels that touch; on the symlog hour axis at a week's span, -12 h
+    and -4 h touched and read as one label. Neighbouring labels keep at least a character apart."""
+    import matplotlib.pyplot as plt
+
+    from assets.reports.style import A4_LANDSCAPE, signed_hours_axis
+
+    fig, ax = plt.subplots(figsize=A4_LANDSCAPE)
+    fig.subplots_adjust(left=0.3, right=0.77)  # the forest plot's panel width
+    signed_hours_axis(ax, span)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = sorted((label.get_window_extent(renderer) for label in ax.get_xticklabels() if label.get_text()),
+                   key=lambda box: box.x0)
+    assert len(boxes) >= 3  # 0 and at least one tick each side
+    assert all(b.x0 - a.x1 >= 8 for a, b in zip(boxes, boxes[1:])), [(round(b.x0), round(b.x1)) for b in boxes]
+    plt.close(fig)
+
+
 def test_the_overlap_check_can_fail():
     import matplotlib.pyplot as plt
 

@@ -280,7 +280,6 @@ def forest_figure(card: pl.DataFrame, month: str):
         elif measure == "difference_in_median_hours":
             span = max(abs(v) for v in finite)
             signed_hours_axis(ax, span)
-            ax.set_xlim(-span * 1.5 - 1, span * 1.5 + 1)
         ax.set_yticks(range(len(labels)), labels, fontsize=7.5)
         ax.set_ylim(-0.7, len(labels) - 0.3)
         ax.invert_yaxis()

@@ -76,9 +76,18 @@ def hours_axis(ax, axis: str = "x", low: float = 0.25, high: float = 1440) -> No
 
 
 def signed_hours_axis(ax, span: float) -> None:
-    """A symmetric-log axis of hour differences (negative = certified faster), labelled in h and d."""
+    """A symmetric-log axis of hour differences (negative = certified faster) from -(1.5 span + 1)
+    to +(1.5 span + 1) hours, labelled in h and d, thinned so that neighbouring labels keep at least
+    a tenth of the axis between them (at a week's span, -12 h and -4 h printed into each other)."""
     ax.set_xscale("symlog", linthresh=1.0)
-    ticks = [t for t in (1, 4, 12, 48, 168, 720) if t <= max(span, 1) * 1.5]
+    limit = max(span, 0) * 1.5 + 1
+    ax.set_xlim(-limit, limit)
+    place = ax.xaxis.get_transform().transform  # hours -> position on the symlog axis
+    gap = (place([limit])[0] - place([-limit])[0]) / 10
+    ticks = []
+    for t in (1, 4, 12, 48, 168, 720):
+        if t <= limit and place([t])[0] - place([ticks[-1] if ticks else 0])[0] >= gap:
+            ticks.append(t)
     ax.xaxis.set_major_locator(FixedLocator([-t for t in reversed(ticks)] + [0] + ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: "0" if v == 0 else ("+" if v > 0 else "") + hours_text(v)))
