@@ -152,7 +152,7 @@ def test_every_chart_is_drawn_once_per_save(published, monkeypatch):
     from assets.reports import report
     from assets.reports.charts import border_wait_frames, busiest_crossings, lane_wait_by_hour_figure
 
-    paths, month = published
+    paths, _ = published
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
         by_crossing, by_hour, _ = border_wait_frames(con, None)
     figures = [f.fig for f in report.month_figures(report.load(paths.analytics, "2026-06"))]

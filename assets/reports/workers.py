@@ -62,10 +62,9 @@ def _call_by_name(name: str, *args):
 def draw_each_month(draw: Callable[..., T] | str, months: list[str], *args, workers: int = 0) -> list[T]:
     """draw(*args, month) for every month, in month order; in this process when one worker suffices
     (a single month costs no process start-up). `draw` is a function or its name (by_name)."""
+    task = partial(_call_by_name, draw, *args) if isinstance(draw, str) else partial(draw, *args)
     count = worker_count(workers, len(months))
     if count == 1:
-        function = by_name(draw) if isinstance(draw, str) else draw
-        return [function(*args, month) for month in months]
-    task = partial(_call_by_name, draw, *args) if isinstance(draw, str) else partial(draw, *args)
+        return [task(month) for month in months]
     with ProcessPoolExecutor(max_workers=count, mp_context=start_context()) as pool:
         return list(pool.map(task, months))
