@@ -169,6 +169,33 @@ def test_every_chart_is_drawn_once_per_save(published, monkeypatch):
         plt.close(fig)
 
 
+def test_titles_placed_by_hand_sit_where_matplotlib_would_place_them(published, monkeypatch):
+    """style.axes_title puts every title at the top of its axes instead of letting matplotlib place
+    it at every draw: a month's figures and the folder's two charts give the same pixels either way."""
+    import matplotlib.pyplot as plt
+
+    from assets.reports import report, style
+    from assets.reports.charts import (border_wait_frames, busiest_crossings, lane_wait_by_crossing_figure,
+                                       lane_wait_by_hour_figure)
+
+    paths, _ = published
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        by_crossing, by_hour, dates = border_wait_frames(con, None)
+
+    def pixels() -> list[bytes]:
+        figures = [f.fig for f in report.month_figures(report.load(paths.analytics, "2026-06"))]
+        figures += [lane_wait_by_crossing_figure(by_crossing, dates, "over all snapshots"),
+                    lane_wait_by_hour_figure(by_hour, busiest_crossings(by_crossing))]
+        drawn = [report._figure_png(fig) for fig in figures]
+        for fig in figures:
+            plt.close(fig)
+        return drawn
+
+    by_hand = pixels()
+    monkeypatch.setattr(style, "TITLE_Y", None)  # matplotlib's own placement
+    assert len(by_hand) == 8 and pixels() == by_hand
+
+
 @pytest.mark.parametrize("span", [0.5, 3, 20, 100, 160, 700])
 def test_the_forest_plots_hour_labels_keep_a_space_between_them(span):
     """The overlap check allows labels that touch; on the symlog hour axis at a week's span, -12 h

@@ -14,7 +14,8 @@ from matplotlib.patches import Patch
 
 from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
-                                  STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, lay_out, new_figure)
+                                  STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, lay_out, new_figure,
+                                  axes_title)
 
 STATUSES = ("CERTIFIED", "UNCERTIFIED")
 STATUS_WORDS = {"CERTIFIED": "CTPAT certified", "UNCERTIFIED": "not certified"}
@@ -69,7 +70,7 @@ def exam_rate_figure(frame: pl.DataFrame, month: str, names: dict[str, str]):
     ax.set_yticks(range(len(modes)), [_mode_label(m, names) for m in modes], fontsize=8)
     ax.set_xlim(0, max(top * 1.35, 1))
     ax.set_xlabel("entries with at least one exam (%)  ·  whiskers: Wilson 95 % interval")
-    ax.set_title(f"Exam rate by mode of transport, {month}: CTPAT certified vs not certified importers", fontsize=12,
+    axes_title(ax, f"Exam rate by mode of transport, {month}: CTPAT certified vs not certified importers", fontsize=12,
                  loc="left")
     handles = [Patch(facecolor=STATUS_COLORS[s], hatch=STATUS_HATCH[s], edgecolor="white", label=STATUS_WORDS[s])
                for s in STATUSES]
@@ -103,7 +104,7 @@ def release_time_figure(frame: pl.DataFrame, month: str, modes: dict[str, str]):
     hours_axis(ax, "x", low=max(min(low, 1) / 2, 0.25), high=high * 2)
     ax.set_xlim(max(min(low, 1) / 2, 0.2), high * 2)
     ax.set_xlabel("time from arrival to release (log scale)")
-    ax.set_title(f"Release time by mode and CTPAT status, {month} (released entries)", fontsize=12, loc="left")
+    axes_title(ax, f"Release time by mode and CTPAT status, {month} (released entries)", fontsize=12, loc="left")
     handles = [ax.plot([], [], color=STATUS_COLORS[s], linewidth=8, alpha=0.7, label=f"{STATUS_WORDS[s]}: "
                        "middle half (25th-75th percentile)")[0] for s in STATUSES]
     handles += [ax.plot([], [], color="#595959", linewidth=1.5, label="10th-90th percentile")[0],
@@ -159,7 +160,7 @@ def lane_wait_by_crossing_figure(frame: pl.DataFrame, dates: pl.DataFrame, perio
         ax.set_xlim(0, top * 1.45)
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("mean commercial delay (minutes per reading)")
-    ax.set_title(f"Commercial border delay, FAST (CTPAT) vs standard lanes, {period}\n"
+    axes_title(ax, f"Commercial border delay, FAST (CTPAT) vs standard lanes, {period}\n"
                  f"{_dates_line(dates)}", fontsize=11, loc="left")
     ax.grid(axis="x", alpha=0.3)
     _footnote(fig, "Source: CBP Border Wait Times feed. A reading is one lane's delay at one update time, counted once "
@@ -185,7 +186,7 @@ def lane_wait_by_hour_figure(frame: pl.DataFrame, crossings: list[str]):
             ax.plot(part["hour_of_day"].to_list(), part["mean_delay_minutes"].to_list(),
                     "s--" if lane == "STANDARD" else "o-", color=LANE_COLORS[lane],
                     label=f"{lane.title()} (n={count(part['readings'].sum())})")
-        ax.set_title(crossing.replace(" (", "\n("), fontsize=9)
+        axes_title(ax, crossing.replace(" (", "\n("), fontsize=9)
         ax.set_xlim(-0.5, 23.5)
         ax.set_xticks(range(0, 24, 6), [f"{h:02d}:00" for h in range(0, 24, 6)])
         ax.set_xlabel("local hour of the update")
@@ -256,7 +257,7 @@ def recovery_figure(backlog: pl.DataFrame, closures: pl.DataFrame, month: str):
                           f"{hours_text(r['closed_hours'])}" for r in rows.unique("port_code", keep="first").iter_rows(named=True))
         cause = rows["cause"][0] if rows.height else ""
         source = next((s for s in rows["source"].to_list() if s), "not given")
-        ax.set_title(f"{event} ({cause.replace('_', ' ').lower()}): {ports}\nsource: {source}", fontsize=9, loc="left")
+        axes_title(ax, f"{event} ({cause.replace('_', ' ').lower()}): {ports}\nsource: {source}", fontsize=9, loc="left")
         ax.set_ylim(0, 105)
         ticks = [t for t in (0, 6, 12, 24, 48, 72, 96, 120, 168, 240, 336) if t <= last]
         ax.set_xticks(ticks, [hours_text(t) if t else "0" for t in ticks])

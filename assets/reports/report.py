@@ -36,7 +36,7 @@ from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wa
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
                                   STATUS_MARKERS, VERDICTS, count, hours_text, lay_out, new_figure, ratio_axis,
-                                  signed_hours_axis)
+                                  signed_hours_axis, axes_title)
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
@@ -283,7 +283,7 @@ def forest_figure(card: pl.DataFrame, month: str):
         ax.set_yticks(range(len(labels)), labels, fontsize=7.5)
         ax.set_ylim(-0.7, len(labels) - 0.3)
         ax.invert_yaxis()
-        ax.set_title(MEASURE_TITLES[measure], fontsize=9, loc="left")
+        axes_title(ax, MEASURE_TITLES[measure], fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
     handles = [plt.Line2D([], [], linestyle="none", marker=s["marker"], color=s["color"], markersize=7,
                           markerfacecolor=s["color"] if s["filled"] else "white", label=s["label"])
@@ -316,7 +316,7 @@ def trend_figure(trend: pl.DataFrame, month: str):
     ax.set_ylabel("entries with at least one exam (%)")
     ax.set_xlabel("local month of arrival")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Exam rate by month through {month}, certified vs not certified importers\ncrude rates over all "
+    axes_title(ax, f"Exam rate by month through {month}, certified vs not certified importers\ncrude rates over all "
                  "ports and modes; bands: Wilson 95% intervals; hollow markers: fewer than 30 entries", fontsize=11,
                  loc="left")
     ax.legend(loc="upper right", fontsize=8)
