@@ -31,7 +31,7 @@ STAGES = {"ingest": ("raw_", "schedule_d_ports", "bwt_crossings", "hts_sections"
                      "exam_type_codes"), "quality": ("checked_",),
           "warehouse": ("stg_", "fct_", "month_marts"), "scorecard": ("ctpat_benefit_estimates",),
           "marts": ("analytics_marts", "publication"),
-          "charts": ("border_wait_charts", "monthly_report")}
+          "charts": ("charts_and_reports",)}
 MONTHS = 13  # a year loaded, and one month more for the incremental measurement
 
 

@@ -111,7 +111,7 @@ def monthly_report_schedule_for(job: dg.JobDefinition) -> dg.ScheduleDefinition:
     def monthly_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         month = previous_month(context.scheduled_execution_time)
         return dg.RunRequest(run_key=f"report-{month}", partition_key=month, tags={"report_month": month},
-                             run_config={"ops": {"monthly_report": {"config": {"month": month}}}})
+                             run_config={"ops": {"charts_and_reports": {"config": {"month": month}}}})
 
     return monthly_report_schedule
 

@@ -18,7 +18,7 @@ from assets.marts.assets import analytics_marts
 from assets.marts.month_marts import month_marts
 from assets.partitions import MONTHS
 from assets.quality.assets import checked_bwt, checked_ctpat, checked_disruptions, checked_entries, checked_exams
-from assets.reports.assets import border_wait_charts, monthly_report, publication
+from assets.reports.assets import charts_and_reports, publication
 from assets.resources import resources_from_env
 from assets.scorecard.assets import ctpat_benefit_estimates
 from assets.staging.assets import staging_assets
@@ -30,7 +30,7 @@ INGEST_ASSETS = [schedule_d_ports, bwt_crossings, hts_sections, mode_codes, entr
                  checked_entries, checked_exams, checked_ctpat, checked_disruptions, checked_bwt, *staging_assets,
                  fct_lane_readings]
 MONTH_ASSETS = [fct_entries, fct_exams, month_marts]
-PUBLISH_ASSETS = [fct_disruption_entries, ctpat_benefit_estimates, analytics_marts, border_wait_charts, monthly_report, publication]
+PUBLISH_ASSETS = [fct_disruption_entries, ctpat_benefit_estimates, analytics_marts, charts_and_reports, publication]
 ALL_ASSETS = [*INGEST_ASSETS, *MONTH_ASSETS, *PUBLISH_ASSETS]
 
 INGEST = dg.AssetSelection.assets(*INGEST_ASSETS)

@@ -56,7 +56,7 @@ def test_schedules():
         context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
         request = monthly_report_schedule.evaluate_tick(context).run_requests[0]
         assert request.partition_key == month  # the month before is rebuilt, published and reported
-        assert request.run_config["ops"]["monthly_report"]["config"]["month"] == month
+        assert request.run_config["ops"]["charts_and_reports"]["config"]["month"] == month
     assert monthly_report_schedule.cron_schedule == "0 6 2 * *"
     assert daily_ingest_schedule.cron_schedule == "0 5 * * *"
     assert daily_ingest_schedule.job_name == "exam_risk_ingest"

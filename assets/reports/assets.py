@@ -7,10 +7,10 @@ renames the analyst file and moves the drawn files. A failure before that leaves
 marts, charts and reports as they were ("nothing was published"). A run without a new analyst file
 (a redraw from the UI) draws from the published file straight into place.
 
-The drawing modules (matplotlib) are imported by the processes that draw: every step process of the
-multiprocess executor, the UI and the daemon import this module, and most of them never draw. The
-monthly reports name their drawing (workers.by_name), so a step that hands its months to worker
-processes does not import matplotlib itself.
+The drawing modules (matplotlib) are imported by the processes that draw, when they draw: every
+step process of the multiprocess executor, the UI and the daemon import this module, and most of
+them never draw. The drawings are named (workers.task), so the step's own process imports matplotlib
+while its first worker starts.
 """
 
 
@@ -26,7 +26,7 @@ from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
                                   write_text)
-from assets.reports.workers import draw_each_month
+from assets.reports.workers import draw_each, task
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
 
@@ -43,17 +43,6 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
     if building.exists():
         return Drawing(building, staging_folder(reports, run_id), reports)
     return Drawing(Path(settings.analytics), reports, reports)
-
-
-@dg.asset(group_name="reports", kinds={"matplotlib"}, pool=REPORTS_POOL, deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
-          description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest "
-                      "crossings, as PNG under reports/border_waits/.")
-def border_wait_charts(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
-    from assets.reports.charts import draw_border_wait_charts
-
-    d = drawing(settings, context.run_id)
-    written = draw_border_wait_charts(d.marts, d.out)
-    return dg.MaterializeResult(metadata={"charts": len(written), "folder": str(Path(settings.reports) / "border_waits")})
 
 
 def months_to_redraw(analytics: Path, marker: Path) -> tuple[list[str] | None, list[str]]:
@@ -79,33 +68,64 @@ def mark_drawn(marker: Path, publications: list[str]) -> None:
     write_text(marker, json.dumps(publications))
 
 
+REPORTS_MARKER = ".monthly_reports_written.json"  # the publications whose months are drawn
+
+
 class ReportConfig(dg.Config):
     month: str = ""  # YYYY-MM; empty: the months rebuilt since the reports were last written (at first: all)
 
 
-@dg.asset(group_name="reports", kinds={"matplotlib", "pdf", "html"}, pool=REPORTS_POOL, deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"],
-                                      ["marts", "exam_rates_by_mode"], ["marts", "release_time_profile"],
-                                      ["marts", "load_audit"], ["marts", "rejections"], border_wait_charts],
-          description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
-                      "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes), "
-                      "and each of its charts as PNG beside them (exam rate by mode with Wilson intervals, "
-                      "release-time distributions, forest plot, trend, resumption backlog, border waits).")
-def monthly_report(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings) -> dg.MaterializeResult:
-    d = drawing(settings, context.run_id)
-    marker = ".monthly_reports_written.json"
-    rebuilt, publications = months_to_redraw(d.marts, d.published / marker)
-    available = report_months(d.marts)
-    months = [config.month] if config.month else [m for m in available if rebuilt is None or m in rebuilt]
-    written = draw_each_month("assets.reports.report:build_monthly_report", months, d.marts, d.out,
-                              workers=settings.drawing_workers)
-    if not config.month:
-        mark_drawn(d.out / marker, publications)
-    context.log.info(f"reports for {', '.join(months)}")
-    return dg.MaterializeResult(metadata={"months": ", ".join(months), "pdf_pages": sum(p for _, _, p in written),
-                                          "latest_html": str(written[-1][1]) if written else "none"})
+BORDER_WAIT_CHARTS = dg.AssetSpec(
+    "border_wait_charts", group_name="reports", kinds={"matplotlib"},
+    deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
+    description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest crossings, "
+                "as PNG under reports/border_waits/.")
+MONTHLY_REPORT = dg.AssetSpec(
+    "monthly_report", group_name="reports", kinds={"matplotlib", "pdf", "html"},
+    deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"], ["marts", "exam_rates_by_mode"],
+          ["marts", "release_time_profile"], ["marts", "load_audit"], ["marts", "rejections"]],
+    description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
+                "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes), and each "
+                "of its charts as PNG beside them (exam rate by mode with Wilson intervals, release-time "
+                "distributions, forest plot, trend, resumption backlog, border waits).")
 
 
-@dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], border_wait_charts, monthly_report],
+# One step draws both, so that its processes share every drawing (workers.draw_each): the folder's
+# border-wait charts, handed out last, fill time a month's report would leave a process idle.
+@dg.multi_asset(name="charts_and_reports", specs=[BORDER_WAIT_CHARTS, MONTHLY_REPORT], can_subset=True,
+                pool=REPORTS_POOL)
+def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings):
+    """The selected assets' drawings: the reports of config.month or of the months rebuilt since the
+    reports were last drawn, and the border-wait charts."""
+    d, selected = drawing(settings, context.run_id), context.selected_asset_keys
+    months, publications = _months_to_draw(config, d) if MONTHLY_REPORT.key in selected else ([], [])
+    tasks = [task("assets.reports.report:build_monthly_report", d.marts, d.out, month) for month in months]
+    if BORDER_WAIT_CHARTS.key in selected:
+        tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out))
+    drawn = draw_each(tasks, workers=settings.drawing_workers)
+    if BORDER_WAIT_CHARTS.key in selected:
+        yield dg.MaterializeResult(asset_key=BORDER_WAIT_CHARTS.key, metadata={
+            "charts": len(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
+    if MONTHLY_REPORT.key in selected:
+        if not config.month:
+            mark_drawn(d.out / REPORTS_MARKER, publications)
+        context.log.info(f"reports for {', '.join(months)}")
+        reports = drawn[:len(months)]
+        yield dg.MaterializeResult(asset_key=MONTHLY_REPORT.key, metadata={
+            "months": ", ".join(months), "pdf_pages": sum(pages for _, _, pages in reports),
+            "latest_html": str(reports[-1][1]) if reports else "none"})
+
+
+def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], list[str]]:
+    """config.month; or the months with exam rates that publications not drawn yet rebuilt, and
+    every publication's run id (recorded as drawn once they are)."""
+    if config.month:
+        return [config.month], []
+    rebuilt, publications = months_to_redraw(d.marts, d.published / REPORTS_MARKER)
+    return [m for m in report_months(d.marts) if rebuilt is None or m in rebuilt], publications
+
+
+@dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], BORDER_WAIT_CHARTS.key, MONTHLY_REPORT.key],
           description="Publishes this run's analyst file, charts and reports together: checks that every drawn "
                       "file can go into place, then renames the analyst file and moves the drawn files.")
 def publication(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: PipelineSettings) -> dg.MaterializeResult:
