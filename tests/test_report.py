@@ -41,6 +41,32 @@ def test_every_month_has_a_pdf_and_an_html_report(published):
         assert (paths.reports / month / f"ctpat_report_{month}.html").stat().st_size > 10_000
 
 
+def test_either_drawing_asset_is_materialized_alone(published, tmp_path, monkeypatch):
+    """One step draws border_wait_charts and monthly_report; the UI or a schedule may ask for one:
+    the step then draws only that one (monthly_report: the configured month)."""
+    import dagster as dg
+
+    from assets.reports.assets import charts_and_reports
+    from assets.resources import resources_from_env
+    from conftest import TEST_KEY
+
+    paths, month = published
+    monkeypatch.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
+    reports = tmp_path / "reports"
+    resources = resources_from_env(landing=str(paths.landing), warehouse=str(paths.warehouse),
+                                   analytics=str(paths.analytics), reports=str(reports))
+    with dg.DagsterInstance.ephemeral() as instance:
+        for selected, folders in ((["monthly_report"], [month]), (["border_wait_charts"], [month, "border_waits"])):
+            result = dg.materialize([charts_and_reports], selection=selected, resources=resources, instance=instance,
+                                    run_config={"ops": {"charts_and_reports": {"config": {"month": month}}}})
+            assert result.success
+            assert [m.asset_key.to_user_string() for m in result.asset_materializations_for_node("charts_and_reports")] == selected
+            assert sorted(p.name for p in reports.iterdir()) == folders
+    assert (reports / month / f"ctpat_report_{month}.pdf").exists()
+    assert sorted(p.name for p in (reports / "border_waits").iterdir()) == [
+        "fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png"]
+
+
 def _pdftools():
     if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
         chromium_or_skip()  # the same rule: required in CI (poppler-utils), skipped visibly elsewhere
