@@ -78,7 +78,8 @@ def task(name: str, *args) -> Callable[[], object]:
 def draw_each(tasks: list[Callable[[], T]], workers: int = 0) -> list[T]:
     """Every task's result, in task order. Each task goes to whichever process asks first: this one,
     or a worker, each fed one task at a time by a thread of this process. After a failure no task
-    is handed out; the tasks already running finish, and the first failure is raised."""
+    is handed out; the tasks already running finish, then the failure is raised (this process's
+    own if it failed, else a worker's)."""
     count = worker_count(workers, len(tasks))
     if count == 1:
         return [t() for t in tasks]
