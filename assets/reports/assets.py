@@ -85,7 +85,7 @@ MONTHLY_REPORT = dg.AssetSpec(
     deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"], ["marts", "exam_rates_by_mode"],
           ["marts", "release_time_profile"], ["marts", "load_audit"], ["marts", "rejections"]],
     description="Monthly CTPAT benefit report: one PDF and one self-contained HTML page per month under "
-                "reports/<YYYY-MM>/ (scorecard, forest plot, trend, charts, data quality, input hashes), and each "
+                "`reports/YYYY-MM/` (scorecard, forest plot, trend, charts, data quality, input hashes), and each "
                 "of its charts as PNG beside them (exam rate by mode with Wilson intervals, release-time "
                 "distributions, forest plot, trend, resumption backlog, border waits).")
 
