@@ -75,7 +75,7 @@ SETTINGS = [
     Setting("max_file_bytes", "EXAM_RISK_MAX_FILE_BYTES", str(1 << 30),
             "most bytes a landing file may expand to (a larger one fails)", parse=byte_count),
     Setting("drawing_workers", "EXAM_RISK_DRAWING_WORKERS", "0",
-            "processes drawing the months' charts and reports side by side (0: one per CPU)", parse=whole_number),
+            "processes drawing the charts and reports side by side, the step's own included (0: one per CPU)", parse=whole_number),
 ]
 BY_FIELD = {s.field: s for s in SETTINGS}
 ENV_DEFAULTS = {s.env: s.default for s in SETTINGS}
