@@ -49,16 +49,16 @@ def test_asset_dependencies_and_descriptions_come_from_the_specs():
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    import os
-
     from tests.conftest import TEST_KEY, Paths
 
     root = tmp_path_factory.mktemp("specs")
     paths = Paths(root)
-    os.environ.setdefault("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
-    generate(paths.landing, entries=3000, seed=12, formats="csv", start="2026-01", months=3, bad_share=0.01,
-             effects=Effects(disruptions=True))
-    outcome = paths.run()
+    # The test key for this run only: the rest of the worker's tests keep the environment they had.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
+        generate(paths.landing, entries=3000, seed=12, formats="csv", start="2026-01", months=3, bad_share=0.01,
+                 effects=Effects(disruptions=True))
+        outcome = paths.run()
     assert outcome.exit_code == 0, outcome.message
     return paths
 
