@@ -14,8 +14,8 @@ from matplotlib.patches import Patch
 
 from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
-                                  STATUS_LINES, STATUS_MARKERS, count, hours_axis, hours_text, lay_out, new_figure,
-                                  axes_title)
+                                  STATUS_LINES, STATUS_MARKERS, axes_title, count, hours_axis, hours_text, lay_out,
+                                  new_figure)
 
 STATUSES = ("CERTIFIED", "UNCERTIFIED")
 STATUS_WORDS = {"CERTIFIED": "CTPAT certified", "UNCERTIFIED": "not certified"}
@@ -71,7 +71,7 @@ def exam_rate_figure(frame: pl.DataFrame, month: str, names: dict[str, str]):
     ax.set_xlim(0, max(top * 1.35, 1))
     ax.set_xlabel("entries with at least one exam (%)  ·  whiskers: Wilson 95 % interval")
     axes_title(ax, f"Exam rate by mode of transport, {month}: CTPAT certified vs not certified importers", fontsize=12,
-                 loc="left")
+               loc="left")
     handles = [Patch(facecolor=STATUS_COLORS[s], hatch=STATUS_HATCH[s], edgecolor="white", label=STATUS_WORDS[s])
                for s in STATUSES]
     handles.append(Patch(facecolor=GREY, edgecolor="#767676", label="fewer than 30 entries"))
@@ -161,7 +161,7 @@ def lane_wait_by_crossing_figure(frame: pl.DataFrame, dates: pl.DataFrame, perio
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("mean commercial delay (minutes per reading)")
     axes_title(ax, f"Commercial border delay, FAST (CTPAT) vs standard lanes, {period}\n"
-                 f"{_dates_line(dates)}", fontsize=11, loc="left")
+               f"{_dates_line(dates)}", fontsize=11, loc="left")
     ax.grid(axis="x", alpha=0.3)
     _footnote(fig, "Source: CBP Border Wait Times feed. A reading is one lane's delay at one update time, counted once "
                    "however many snapshots repeat it; n = readings. Crossings with FAST lanes only.")

@@ -35,8 +35,8 @@ from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wa
                                    mode_names, recovery_figure, release_time_figure)
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
-                                  STATUS_MARKERS, VERDICTS, count, hours_text, lay_out, new_figure, ratio_axis,
-                                  signed_hours_axis, axes_title)
+                                  STATUS_MARKERS, VERDICTS, axes_title, count, hours_text, lay_out, new_figure,
+                                  ratio_axis, signed_hours_axis)
 from assets.scorecard.catalogue import BENEFITS, CLAIMS  # noqa: E402
 
 BENEFIT_ORDER = [b.name for b in BENEFITS]
@@ -317,8 +317,8 @@ def trend_figure(trend: pl.DataFrame, month: str):
     ax.set_xlabel("local month of arrival")
     ax.set_ylim(bottom=0)
     axes_title(ax, f"Exam rate by month through {month}, certified vs not certified importers\ncrude rates over all "
-                 "ports and modes; bands: Wilson 95% intervals; hollow markers: fewer than 30 entries", fontsize=11,
-                 loc="left")
+               "ports and modes; bands: Wilson 95% intervals; hollow markers: fewer than 30 entries", fontsize=11,
+               loc="left")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
     lay_out(fig)
