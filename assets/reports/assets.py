@@ -97,23 +97,24 @@ MONTHLY_REPORT = dg.AssetSpec(
 def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, settings: PipelineSettings):
     """The selected assets' drawings: the reports of config.month or of the months rebuilt since the
     reports were last drawn, and the border-wait charts."""
-    d, selected = drawing(settings, context.run_id), context.selected_asset_keys
-    months, publications = _months_to_draw(config, d) if MONTHLY_REPORT.key in selected else ([], [])
+    d = drawing(settings, context.run_id)
+    border, reports = (spec.key in context.selected_asset_keys for spec in (BORDER_WAIT_CHARTS, MONTHLY_REPORT))
+    months, publications = _months_to_draw(config, d) if reports else ([], [])
     tasks = [task("assets.reports.report:build_monthly_report", d.marts, d.out, month) for month in months]
-    if BORDER_WAIT_CHARTS.key in selected:
+    if border:  # last: the one drawing shorter than a month, it fills the end
         tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out))
     drawn = draw_each(tasks, workers=settings.drawing_workers)
-    if BORDER_WAIT_CHARTS.key in selected:
+    if border:
         yield dg.MaterializeResult(asset_key=BORDER_WAIT_CHARTS.key, metadata={
             "charts": len(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
-    if MONTHLY_REPORT.key in selected:
+    if reports:
         if not config.month:
             mark_drawn(d.out / REPORTS_MARKER, publications)
         context.log.info(f"reports for {', '.join(months)}")
-        reports = drawn[:len(months)]
+        written = drawn[:len(months)]
         yield dg.MaterializeResult(asset_key=MONTHLY_REPORT.key, metadata={
-            "months": ", ".join(months), "pdf_pages": sum(pages for _, _, pages in reports),
-            "latest_html": str(reports[-1][1]) if reports else "none"})
+            "months": ", ".join(months), "pdf_pages": sum(pages for _, _, pages in written),
+            "latest_html": str(written[-1][1]) if written else "none"})
 
 
 def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], list[str]]:
