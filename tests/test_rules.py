@@ -71,6 +71,23 @@ def test_timestamps(macros, text, without_offset, instant):
     assert parsed == instant
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/Phoenix", "Asia/Kolkata"])
+@pytest.mark.parametrize("text", [
+    "2026-03-08T01:23:45-05:00", "2026-03-08T01:23:45.250Z", "2026-03-08T01:23:45.123456789+05:30",
+    "2000-01-01T00:00:00+14:00", "2024-02-29T23:59:59-13:59", "2026-11-01T01:30:00-00:30",
+    "2026-03-08T02:30:00-06:00",  # a wall time that does not exist in Chicago; the offset decides
+])
+def test_staging_types_gated_timestamps_as_the_gate_parsed_them(macros, zone, text):
+    # Staging casts a timestamp without parse_timestamp's form test again (gated_timestamp): for
+    # every text the gate accepts, whatever the session's zone, the cast gives the gate's instant.
+    macros.execute(f"SET TimeZone = '{zone}'")
+    try:
+        gate, staging = macros.execute("SELECT parse_timestamp(?), gated_timestamp(?)", [text, text]).fetchone()
+    finally:
+        macros.execute("SET TimeZone = 'UTC'")
+    assert gate is not None and staging == gate
+
+
 def _load_entry(con, port, arrival):
     con.execute("INSERT INTO meta.files (file_id, source, file_name, content_hash, status) "
                 "VALUES (1, 'entries', 'f.csv', 'h', 'loaded') ON CONFLICT DO NOTHING")

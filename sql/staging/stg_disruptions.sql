@@ -9,13 +9,13 @@ SELECT
     c.event_id,
     c.port_code,
     c.cause,
-    parse_timestamp(c.closed_at)   AS closed_at,
-    parse_timestamp(c.reopened_at) AS reopened_at,
+    gated_timestamp(c.closed_at)   AS closed_at,
+    gated_timestamp(c.reopened_at) AS reopened_at,
     nullif(c.source, '')           AS source,
     p.time_zone,
-    hours_between(parse_timestamp(c.closed_at), parse_timestamp(c.reopened_at)) AS closed_hours,
+    hours_between(gated_timestamp(c.closed_at), gated_timestamp(c.reopened_at)) AS closed_hours,
     -- The benefit's month (contract): the local month of reopening at the port.
-    strftime(timezone(p.time_zone, parse_timestamp(c.reopened_at)), '%Y-%m') AS month,
+    strftime(timezone(p.time_zone, gated_timestamp(c.reopened_at)), '%Y-%m') AS month,
     c.file_name AS _file_name,
     c._file_id,
     c._row

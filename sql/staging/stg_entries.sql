@@ -20,8 +20,8 @@ WITH typed AS (
         replace(hts_number, '.', '')         AS hts_number,
         -- DOUBLE: any number the rule accepts fits (past 1.8e308 it is infinity); DECIMAL(18, 2) overflowed at 1e16.
         CAST(entered_value_usd AS DOUBLE)    AS entered_value_usd,
-        parse_timestamp(arrival_at)          AS arrival_at,
-        parse_timestamp(release_at)          AS release_at,
+        gated_timestamp(arrival_at)          AS arrival_at,
+        gated_timestamp(release_at)          AS release_at,
         file_name,
         _file_id,
         _row,
