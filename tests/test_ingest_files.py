@@ -1,11 +1,18 @@
 """Staging landing files one after another on one connection, as a raw asset does
 (assets/ingest/files.py): each file is read by the reader that fits it, and leaves nothing that
-changes how the next one is read."""
+changes how the next one is read. And what ingest committed survives a kill before its checkpoint
+(assets/ingest/register.py)."""
+
+import subprocess
+import sys
+import textwrap
 
 import duckdb
 import polars as pl
 
 from assets.ingest.files import stage_file
+from assets.ingest.register import ingest_source
+from assets.resources import REPO_ROOT, Warehouse
 from landing_builders import good_entries, write_csv
 
 
@@ -34,3 +41,36 @@ def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
             rows = con.execute("SELECT _row, entry_number FROM _load ORDER BY _row").fetchall()
             assert rows == list(enumerate((r["entry_number"] for r in good_entries(serials)), start=1)), path.name
             assert con.execute("SELECT count(*) FROM _broken").fetchone()[0] == 0
+
+
+KILLED_AFTER_INGEST = textwrap.dedent('''
+    import os, sys
+    from pathlib import Path
+    from assets.ingest.register import ingest_source
+    from assets.resources import Warehouse
+    landing = Path(sys.argv[2])
+    with Warehouse(path=sys.argv[1]).session() as con:
+        ingest_source(con, "entries", landing / "entries", 1 << 30, landing)
+        os._exit(0)  # killed before the session's close, which would checkpoint
+''')
+
+
+def test_files_committed_before_a_kill_stay_loaded_and_are_not_loaded_again(tmp_path):
+    # Ingest leaves checkpoints to the session's close (INGEST_CHECKPOINT_THRESHOLD), so until then
+    # the files it committed live only in DuckDB's write-ahead log. Three files of under a row group
+    # each, whose rows fill the log past DuckDB's default 16 MiB: without that setting a checkpoint
+    # would have emptied it.
+    landing = tmp_path / "landing"
+    files = [write_csv(landing / "entries" / f"entries_{k}.csv", good_entries(range(k * 60_000 + 1, (k + 1) * 60_000 + 1)))
+             for k in range(3)]
+    warehouse = tmp_path / "warehouse.duckdb"
+    subprocess.run([sys.executable, "-c", KILLED_AFTER_INGEST, str(warehouse), str(landing)], cwd=REPO_ROOT, check=True)
+    log = warehouse.with_name(warehouse.name + ".wal")
+    assert log.exists() and log.stat().st_size > 16 * 2**20, "the rows were checkpointed before the kill"
+    with Warehouse(path=str(warehouse)).session() as con:  # opening replays the log
+        loaded = lambda: con.execute("SELECT count(*), count(DISTINCT _file_id) FROM raw.entries").fetchone()  # noqa: E731
+        assert loaded() == (180_000, 3)
+        assert con.execute("SELECT file_name, status, rows_read FROM meta.files ORDER BY file_name").fetchall() == [
+            (f.name, "ingested", 60_000) for f in files]
+        again = ingest_source(con, "entries", landing / "entries", 1 << 30, landing)
+        assert (again["new_files"], again["rows_read"], loaded()) == (0, 0, (180_000, 3))
