@@ -68,9 +68,12 @@ def test_files_committed_before_a_kill_stay_loaded_and_are_not_loaded_again(tmp_
     log = warehouse.with_name(warehouse.name + ".wal")
     assert log.exists() and log.stat().st_size > 16 * 2**20, "the rows were checkpointed before the kill"
     with Warehouse(path=str(warehouse)).session() as con:  # opening replays the log
-        loaded = lambda: con.execute("SELECT count(*), count(DISTINCT _file_id) FROM raw.entries").fetchone()  # noqa: E731
-        assert loaded() == (180_000, 3)
+        assert _raw_rows_and_files(con) == (180_000, 3)
         assert con.execute("SELECT file_name, status, rows_read FROM meta.files ORDER BY file_name").fetchall() == [
             (f.name, "ingested", 60_000) for f in files]
         again = ingest_source(con, "entries", landing / "entries", 1 << 30, landing)
-        assert (again["new_files"], again["rows_read"], loaded()) == (0, 0, (180_000, 3))
+        assert (again["new_files"], again["rows_read"], _raw_rows_and_files(con)) == (0, 0, (180_000, 3))
+
+
+def _raw_rows_and_files(con) -> tuple[int, int]:
+    return con.execute("SELECT count(*), count(DISTINCT _file_id) FROM raw.entries").fetchone()
