@@ -27,7 +27,7 @@ WITH delivered AS (
       AND (release_at IS NULL OR parse_timestamp(release_at) >= parse_timestamp(arrival_at))
 )
 SELECT entry_key(v.entry_number) AS entry_number, v.importer_number, v.port_code, v.mode_of_transport,
-       -- The rows passed parse_timestamp above: staging's cheaper cast, as the pipeline's staging does.
+       -- Every row here passed parse_timestamp above, so the plain cast gives the same instant (as in staging).
        gated_timestamp(v.arrival_at) AS arrival_at, gated_timestamp(v.release_at) AS release_at,
        CAST(timezone(p.time_zone, gated_timestamp(v.arrival_at)) AS DATE) AS local_date,
        strftime(timezone(p.time_zone, gated_timestamp(v.arrival_at)), '%Y-%m') AS month
