@@ -3,13 +3,16 @@
 changes how the next one is read. And what ingest committed survives a kill before its checkpoint
 (assets/ingest/register.py)."""
 
+import hashlib
 import subprocess
 import sys
 import textwrap
+import threading
 
 import duckdb
 import polars as pl
 
+from assets.ingest import register
 from assets.ingest.files import stage_file
 from assets.ingest.register import ingest_source
 from assets.resources import REPO_ROOT, Warehouse
@@ -41,6 +44,46 @@ def test_consecutive_files_each_get_their_reader_and_their_own_rows(tmp_path):
             rows = con.execute("SELECT _row, entry_number FROM _load ORDER BY _row").fetchall()
             assert rows == list(enumerate((r["entry_number"] for r in good_entries(serials)), start=1)), path.name
             assert con.execute("SELECT count(*) FROM _broken").fetchone()[0] == 0
+
+
+def test_files_read_ahead_keep_their_order_and_their_own_failures(tmp_path, monkeypatch):
+    # Ingest reads each CSV's header and line count on a second thread while DuckDB loads the file
+    # before it, and hashes several files at once. Failures found ahead (a missing column, a .gz
+    # that is not gzip, a file past the cap) must still be recorded in the file's own turn, and cost
+    # no other file its rows.
+    folder = tmp_path / "landing" / "entries"
+    write_csv(folder / "a.csv", good_entries(range(1, 11)))
+    write_csv(folder / "b_no_port.csv", good_entries(range(11, 21)), columns=[c for c in good_entries([1])[0] if c != "port_code"])
+    write_csv(folder / "c.csv", good_entries(range(21, 31)))
+    (folder / "d.csv.gz").write_bytes(write_csv(tmp_path / "d.csv", good_entries(range(301, 311))).read_bytes())
+    write_csv(folder / "e_large.csv", good_entries(range(31, 231)))
+    pl.DataFrame(good_entries(range(231, 241))).write_parquet(folder / "f.parquet")
+    write_csv(folder / "g.csv", good_entries(range(241, 251)))
+    cap = 20_000  # between a 10-row file (about 2 KB) and the 200-row one
+    caller, shaped = threading.get_ident(), []
+
+    def file_shape(source, path, cap):
+        shaped.append((path.name, threading.get_ident()))
+        return original(source, path, cap)
+
+    original = register.file_shape
+    monkeypatch.setattr(register, "file_shape", file_shape)
+    with Warehouse(path=str(tmp_path / "warehouse.duckdb")).session() as con:
+        counts = ingest_source(con, "entries", folder, cap, folder.parent)
+        register_rows = con.execute("SELECT file_name, status, message, rows_read, content_hash FROM meta.files "
+                                    "ORDER BY file_id").fetchall()
+        loaded = con.execute("SELECT f.file_name, count(*) FROM raw.entries JOIN meta.files AS f ON f.file_id = _file_id "
+                             "GROUP BY ALL ORDER BY 1").fetchall()
+    names = sorted(p.name for p in folder.iterdir())
+    assert [r[0] for r in register_rows] == names  # recorded in name order, each in its own turn
+    assert [r[4] for r in register_rows] == [hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in names]
+    outcome = {name: (status, message, rows) for name, status, message, rows, _ in register_rows}
+    assert outcome["b_no_port.csv"] == ("failed", "lacks required column(s): port_code", 0)
+    assert outcome["d.csv.gz"] == ("failed", "named .gz but not gzip", 0)
+    assert outcome["e_large.csv"][:1] == ("failed",) and "expands past the limit of 20,000 bytes" in outcome["e_large.csv"][1]
+    assert loaded == [("a.csv", 10), ("c.csv", 10), ("f.parquet", 10), ("g.csv", 10)]
+    assert (counts["new_files"], counts["failed"], counts["rows_read"]) == (4, 3, 40)
+    assert [name for name, _ in shaped] == names and caller not in {thread for _, thread in shaped}
 
 
 KILLED_AFTER_INGEST = textwrap.dedent('''

@@ -383,7 +383,7 @@ def test_ahead_reads_on_the_callers_thread_and_keeps_the_order():
     import threading
     import time
 
-    from assets.scorecard.benefits import _ahead
+    from assets.ahead import ahead
 
     caller = threading.get_ident()
     fetched, computed = [], []
@@ -397,6 +397,6 @@ def test_ahead_reads_on_the_callers_thread_and_keeps_the_order():
         computed.append(threading.get_ident())
         return item * item
 
-    assert list(_ahead(list(range(5)), fetch, compute)) == [0, 1, 4, 9, 16]
+    assert list(ahead(list(range(5)), fetch, compute)) == [0, 1, 4, 9, 16]
     assert set(fetched) == {caller} and caller not in computed
-    assert list(_ahead([], fetch, compute)) == []
+    assert list(ahead([], fetch, compute)) == []

@@ -108,26 +108,58 @@ def read_error(exc: BaseException, path: Path) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(path), path.name)
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> int:
+def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int, shape: CsvShape | None = None) -> int:
     """Read one CSV, CSV.gz or Parquet file into TEMP view `_load` (good rows with `_row`) and
     table `_broken` (malformed lines with their line number and text); return rows read. Raises
-    LoadFailed (the file is recorded as failed, the run goes on).
+    LoadFailed (the file is recorded as failed, the run goes on). `shape`: the CSV's file_shape, if
+    the caller has read it already.
 
     Whichever reader runs, it leaves the good rows in the table `_read` and `_load` is a view over
     it. DuckDB's CSV reader gives no line numbers, so its view numbers the rows (`_row`); the
     streaming and Parquet readers store them."""
     drop_staged(con)
+    if shape is None and not is_parquet(path):
+        shape = file_shape(source, path, cap)
     try:
-        if path.name.endswith(".parquet"):
+        if shape is None:
             _stage_parquet(con, source, path, cap)
         else:
-            _stage_csv(con, source, path, cap)
+            _stage_csv(con, source, path, cap, shape)
     except FileRefused as exc:
         raise LoadFailed(str(exc)) from exc
     except duckdb.Error as exc:
         raise LoadFailed(f"cannot be read: {read_error(exc, path)}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
+
+
+def is_parquet(path: Path) -> bool:
+    return path.name.endswith(".parquet")
+
+
+@dataclass(frozen=True)
+class CsvShape:
+    """What staging learns of a CSV file before DuckDB reads it."""
+    header: Header
+    records: int  # lines after the header that are not empty (count_record_lines)
+    uniform_line_ends: bool
+
+
+def file_shape(source: str, path: Path, cap: int) -> CsvShape | None:
+    """A CSV file's header and record lines, read in one pass that also stops a file past the cap
+    (None for Parquet). Raises LoadFailed as stage_file does. It needs no DuckDB connection, so
+    ingest reads the next file's on a second thread while DuckDB loads the current one (register.py)."""
+    if is_parquet(path):
+        return None
+    try:
+        if path.name.endswith(".gz") and not gzip_ok(path):
+            raise FileRefused("named .gz but not gzip")
+        header = read_header(path, cap)
+        _require(SOURCE_COLUMNS[source], header.columns)
+        records, uniform_line_ends = count_record_lines(path, cap)
+    except FileRefused as exc:
+        raise LoadFailed(str(exc)) from exc
+    return CsvShape(header, records, uniform_line_ends)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -150,19 +182,14 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap:
     con.execute("CREATE TEMP TABLE _broken (line BIGINT, record VARCHAR)")
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int) -> None:
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int, shape: CsvShape) -> None:
     """DuckDB's reader when it accounts for every record line of the file; else the streaming
     reader of assets/ingest/text.py, which gives every line a fate."""
-    if path.name.endswith(".gz") and not gzip_ok(path):
-        raise FileRefused("named .gz but not gzip")
-    header = read_header(path, cap)
     columns = SOURCE_COLUMNS[source]
-    _require(columns, header.columns)
-    expected, uniform_line_ends = count_record_lines(path, cap)  # also stops a file past the cap
-    if uniform_line_ends and _duckdb_csv(con, path, header, columns) == expected:
+    if shape.uniform_line_ends and _duckdb_csv(con, path, shape.header, columns) == shape.records:
         return
     drop_staged(con)
-    _python_csv(con, path, header, columns, cap)
+    _python_csv(con, path, shape.header, columns, cap)
 
 
 def _duckdb_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, columns: list[str]) -> int | None:

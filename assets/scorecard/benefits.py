@@ -19,14 +19,13 @@ ALL reuses every month's per-stratum terms instead of computing them again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import polars as pl
 
+from assets.ahead import ahead
 from assets.resources import read_sql
 from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
@@ -170,7 +169,7 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     def count(e: dict) -> tuple[int, dict]:
         return len(e["month"]), _month_levels(e, n_importers, n_cells, n_origins)
 
-    for month, (n, month_levels) in enumerate(_ahead(list(range(len(rows.months))), fetch, count)):
+    for month, (n, month_levels) in enumerate(ahead(list(range(len(rows.months))), fetch, count)):
         entries += n
         imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
         crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
@@ -203,21 +202,6 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
                 rows.sensitivity.append(_sensitivity_row(
                     month_name, name, level, benefit, r.rr[0], r.ci_low[0], r.ci_high[0], r.certified_n[0],
                     r.uncertified_n[0], r.importers[0], None, r.certified_importers[0], r.uncertified_importers[0]))
-
-
-def _ahead(items: list, fetch: Callable, compute: Callable) -> Iterator:
-    """compute(fetch(item)) for each item, in order: fetch on the caller's thread (the connection
-    serves one thread), compute on a second thread, the next item's while the caller uses the
-    current one's result (numpy's sorts and the compiled loops release the GIL). The caller's own
-    sums stay in item order, so the floats are the same as one item after the other. Holds two items."""
-    with ThreadPoolExecutor(1) as pool:
-        def start(item):
-            return pool.submit(compute, fetch(item))
-
-        pending = start(items[0]) if items else None
-        for k in range(len(items)):
-            current, pending = pending, start(items[k + 1]) if k + 1 < len(items) else None
-            yield current.result()
 
 
 def _ratio_counts(level: tuple, case: str, tier: int | None) -> RatioCounts:
@@ -405,7 +389,7 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
         batch, cells, sides, per = fetched
         return batch, cells, sides, median_terms(sides, per)
 
-    for (first, last), cells, sides, terms in _ahead(_month_batches(con, table, months), fetch, with_terms):
+    for (first, last), cells, sides, terms in ahead(_month_batches(con, table, months), fetch, with_terms):
         month_of = cells["month"].to_numpy().astype(np.int64)
         batch = MedianSums.empty(last - first + 1, n_importers)
         batch.add(terms, month_of - first)
@@ -421,7 +405,7 @@ def _month_cell_medians(con: duckdb.DuckDBPyConnection, table: str, keys: list[s
 
 # Values a batch of months holds at most, unless one month holds more: the median's per importer x
 # cell arrays take about 180 bytes per value (profiled at 3 M entries), so a batch stays near 180 MB
-# and the two held at once (the next is read while the current one is added up: _ahead) near 360 MB.
+# and the two held at once (the next is read while the current one is added up: ahead) near 360 MB.
 # Another batch size groups ALL's additions differently: its sums change in their last bit only.
 MEDIAN_BATCH_VALUES = 1_000_000
 
