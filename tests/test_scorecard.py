@@ -146,3 +146,47 @@ def test_a_scorecard_of_some_months_gives_those_months_rows_of_every_month_s(sel
         kept = full.filter(pl.col("month").is_in(list(shown)))
         assert part.height == kept.height and part.filter(pl.col("month") == months[2]).height > 0, name
         assert part.equals(kept), name  # nulls and NaN compared as equal
+
+
+def test_the_ratios_computed_side_by_side_are_those_computed_one_after_the_other(selection_no_effect, monkeypatch):
+    """_ratio_rows computes a month's ratios on RATIO_THREADS threads. Each ratio's pooled sums (ALL)
+    must still get every month once, in month order, one month's addition finished before the
+    next's starts, so that the scorecard is the one of a single thread, to the bit. Each ratio's
+    first month is held back 50 ms: a next month that did not wait for it would overtake it."""
+    import threading
+    import time
+
+    from assets.scorecard import benefits
+
+    paths, _ = selection_no_effect
+    real = benefits.mantel_haenszel_clustered
+
+    def scorecard(con, threads: int):
+        additions, lock, held = {}, threading.Lock(), set()
+
+        def ratio(t, n_groups, into=None, by_group=True):
+            month = int(t.n0.sum())  # the month's uncertified entries, whatever the ratio: names the month
+            if into is not None and id(into) not in held:
+                held.add(id(into))
+                time.sleep(0.05)
+            if into is not None:
+                with lock:
+                    additions.setdefault(id(into), []).append(("start", month))
+            result = real(t, n_groups, into=into, by_group=by_group)
+            if into is not None:
+                with lock:
+                    additions[id(into)].append(("end", month))
+            return result
+
+        monkeypatch.setattr(benefits, "RATIO_THREADS", threads)
+        monkeypatch.setattr(benefits, "mantel_haenszel_clustered", ratio)
+        return benefits.scorecard(con), list(additions.values())
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        (one, one_sums), (several, sums) = scorecard(con, 1), scorecard(con, 3)
+    months = [month for event, month in one_sums[0] if event == "start"]
+    assert len(set(months)) == len(months) > 1 and len(sums) == len(one_sums) == 2 * len(benefits.RATIO_CASES)
+    for events in sums:
+        assert events == [(event, month) for month in months for event in ("start", "end")]
+    for name in ("benefits", "sensitivity"):
+        assert getattr(one, name).height > 0 and getattr(one, name).equals(getattr(several, name)), name

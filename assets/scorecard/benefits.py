@@ -19,6 +19,7 @@ ALL reuses every month's per-stratum terms instead of computing them again.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -31,9 +32,9 @@ from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EV
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
 from assets.scorecard.kernels import count_runs, sum_by
 from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, MedianResult, MedianSides, MedianSums, PooledSums,
-                                         RatioCounts, e_value, e_value_of_interval, mantel_haenszel_clustered, mean_with_ci,
-                                         median_inputs, median_terms, stack_results, standardized_medians, verdict,
-                                         within_importer_rate_ratio)
+                                         RatioCounts, RatioResult, e_value, e_value_of_interval, mantel_haenszel_clustered,
+                                         mean_with_ci, median_inputs, median_terms, stack_results, standardized_medians,
+                                         verdict, within_importer_rate_ratio)
 
 
 COLUMNS = {"month": pl.String, "benefit": pl.String, "design": pl.String, "measure": pl.String,
@@ -52,6 +53,7 @@ SENSITIVITY_COLUMNS = {"month": pl.String, "benefit": pl.String, "specification"
 RATIO_CASES = {"fewer_exams": ("examined", None), "fewer_exams_tier1": ("examined", 1),
                "fewer_exams_tier2": ("examined", 2), "fewer_exams_tier3": ("examined", 3),
                "forced_labor_detention_rate": ("detained", None)}
+RATIO_THREADS = 2  # a month's ratios at once (_ratio_rows), beside the thread that counts the next month
 # Within-importer ratio benefit -> (cases counted, the cross-sectional benefit it is a specification of).
 WITHIN_RATIOS = {"fewer_exams_within_importer": ("examined", "fewer_exams")}
 # Medians: sample query, its filter, and the within-importer benefit that mirrors it (if published).
@@ -169,17 +171,25 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     def count(e: dict) -> tuple[int, dict]:
         return len(e["month"]), _month_levels(e, n_importers, n_cells, n_origins)
 
-    for month, (n, month_levels) in enumerate(ahead(list(range(len(rows.months))), fetch, count)):
-        entries += n
-        imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
-        crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
-        shown = rows.emit(month)  # a month not asked for only adds to ALL's sums (crude ALL: to crude_all)
-        for name, (case, t) in RATIO_CASES.items():
-            for level in levels:
-                into = pooled.get((name, level))
-                r = mantel_haenszel_clustered(_ratio_counts(month_levels[level], case, t), 1, into=into,
-                                              by_group=shown) if shown or into is not None else None
-                results.setdefault((name, level), []).append(r)
+    def ratio(month_levels: dict, name: str, level: str, shown: bool) -> RatioResult | None:
+        case, t = RATIO_CASES[name]
+        into = pooled.get((name, level))
+        return mantel_haenszel_clustered(_ratio_counts(month_levels[level], case, t), 1, into=into,
+                                         by_group=shown) if shown or into is not None else None
+
+    # A month's ratios side by side on RATIO_THREADS (the compiled loops and numpy release the GIL),
+    # while ahead()'s thread counts the next month; each ratio's pooled sums still get the months in
+    # order, one month's addition finished before the next month's starts.
+    with ThreadPoolExecutor(RATIO_THREADS) as pool:
+        for month, (n, month_levels) in enumerate(ahead(list(range(len(rows.months))), fetch, count)):
+            entries += n
+            imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
+            crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
+            shown = rows.emit(month)  # a month not asked for only adds to ALL's sums (crude ALL: to crude_all)
+            tasks = {(name, level): pool.submit(ratio, month_levels, name, level, shown)
+                     for name in RATIO_CASES for level in levels}
+            for key, task in tasks.items():
+                results.setdefault(key, []).append(task.result())
     if entries == 0:
         return
     for name, (case, t) in RATIO_CASES.items():
