@@ -1,6 +1,7 @@
 """Drawings shared out among the step's own process and workers forked from a forkserver
 (assets/reports/workers.py)."""
 
+import gc
 import os
 import sys
 import time
@@ -45,6 +46,32 @@ def test_this_process_and_a_worker_forked_from_the_preloaded_server_share_the_dr
     assert len({pid for _, pid, _, _ in there}) == 1  # one worker beside this process on two
     assert all(parent != os.getpid() for _, _, parent, _ in there)  # a spawned worker's parent would be us
     assert all(preloaded for *_, preloaded in there)  # imported once by the server, not per worker
+
+
+def frozen_while_drawing(month: str) -> tuple[int, int]:
+    time.sleep(0.2)
+    return os.getpid(), gc.get_freeze_count()
+
+
+def test_every_process_draws_with_the_objects_it_held_before_frozen_and_this_one_gets_them_back():
+    # A full collection walks every object the process holds; the drawings leave the ones held
+    # before they started out of it (gc.freeze), and this process hands them back afterwards, also
+    # after a failure. Objects frozen by the caller stay frozen.
+    assert gc.get_freeze_count() == 0
+    seen = draw_each([partial(frozen_while_drawing, f"2026-{m:02d}") for m in range(1, 7)], workers=2)
+    assert {pid == os.getpid() for pid, _ in seen} == {True, False}  # both this process and a worker drew
+    assert all(frozen > 1000 for _, frozen in seen)  # the modules each process had imported, at least
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ValueError):
+        draw_each([partial(fail_on, "2026-01", "2026-01", "unused")], workers=1)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        held = gc.get_freeze_count()
+        draw_each([partial(frozen_while_drawing, "2026-01")], workers=1)
+        assert gc.get_freeze_count() == held
+    finally:
+        gc.unfreeze()
 
 
 def fail_on(month: str, bad: str, written: str) -> str:
