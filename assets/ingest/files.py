@@ -118,8 +118,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
     it. DuckDB's CSV reader gives no line numbers, so its view numbers the rows (`_row`); the
     streaming and Parquet readers store them."""
     drop_staged(con)
-    if shape is None and not is_parquet(path):
-        shape = file_shape(source, path, cap)
+    if shape is None:
+        shape = file_shape(source, path, cap)  # None again for Parquet
     try:
         if shape is None:
             _stage_parquet(con, source, path, cap)
@@ -131,10 +131,6 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: str, path: Path, cap: int
         raise LoadFailed(f"cannot be read: {read_error(exc, path)}") from exc
     good, broken = con.execute("SELECT (SELECT count(*) FROM _load), (SELECT count(*) FROM _broken)").fetchone()
     return good + broken
-
-
-def is_parquet(path: Path) -> bool:
-    return path.name.endswith(".parquet")
 
 
 @dataclass(frozen=True)
@@ -149,7 +145,7 @@ def file_shape(source: str, path: Path, cap: int) -> CsvShape | None:
     """A CSV file's header and record lines, read in one pass that also stops a file past the cap
     (None for Parquet). Raises LoadFailed as stage_file does. It needs no DuckDB connection, so
     ingest reads the next file's on a second thread while DuckDB loads the current one (register.py)."""
-    if is_parquet(path):
+    if path.name.endswith(".parquet"):
         return None
     try:
         if path.name.endswith(".gz") and not gzip_ok(path):

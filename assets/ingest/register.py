@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -95,13 +95,11 @@ def _load(con, source: str, f: LandingFile, cap: int, shape: CsvShape | None) ->
     return rows_read
 
 
-def _shape_or_failure(source: str, cap: int) -> Callable[[LandingFile], CsvShape | None | Exception]:
-    def shape(f: LandingFile) -> CsvShape | None | Exception:
-        try:
-            return file_shape(source, f.path, cap)
-        except Exception as exc:  # noqa: BLE001 (raised again by the loading loop, in this file's turn)
-            return exc
-    return shape
+def _shape_or_failure(source: str, cap: int, f: LandingFile) -> CsvShape | None | Exception:
+    try:
+        return file_shape(source, f.path, cap)
+    except Exception as exc:  # noqa: BLE001 (raised again by the loading loop, in this file's turn)
+        return exc
 
 
 def _load_snapshots(con, files: list[LandingFile], counts: dict, cap: int) -> None:
@@ -195,7 +193,7 @@ def _register_and_load(con: duckdb.DuckDBPyConnection, source: str, folder: Path
     # Each file's header and line count (pure Python, one core) are read on a second thread while
     # DuckDB loads the file before it, which leaves a core idle part of the time: at 10 M entries
     # the lines took 2.0 s of the entries' 17.7 s (docs/scaling.md, issue 15's seventeenth round).
-    for f, shape in zip(tabular, ahead(tabular, lambda f: f, _shape_or_failure(source, cap))):
+    for f, shape in zip(tabular, ahead(tabular, lambda f: f, partial(_shape_or_failure, source, cap))):
         try:
             if isinstance(shape, Exception):
                 raise shape  # here, where every file's failure is handled
