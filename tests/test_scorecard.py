@@ -190,3 +190,50 @@ def test_the_ratios_computed_side_by_side_are_those_computed_one_after_the_other
         assert events == [(event, month) for month in months for event in ("start", "end")]
     for name in ("benefits", "sensitivity"):
         assert getattr(one, name).height > 0 and getattr(one, name).equals(getattr(several, name)), name
+
+
+def test_the_within_importer_cells_are_a_count_of_every_entry(selection_no_effect, monkeypatch):
+    """The within-importer model's cells come from the exam-rate ratios' month counts
+    (_within_cells). They must be what a plain count of every entry gives: entries and exams per
+    importer x port x mode x month x status, only in importer x port x mode groups with more than
+    one cell and an exam, in key order (uncertified first), with the same integer types."""
+    from assets.scorecard import benefits
+
+    paths, _ = selection_no_effect
+    seen = {}
+    real = benefits._within_ratio_rows
+
+    def capture(cells, rows):
+        # The scorecard's code tables are there while it runs: count every entry with them.
+        seen["cells"] = {c: np.asarray(v) for c, v in cells.items()}
+        seen["count"] = con.sql("""
+            WITH cells AS (
+                SELECT i.importer, c.cell, m.month_index AS month, e.ctpat_status = 'CERTIFIED' AS certified,
+                       CAST(count(*) AS INTEGER) AS entries, CAST(count(*) FILTER (WHERE e.examined) AS INTEGER) AS examined
+                FROM facts.fct_entries AS e
+                JOIN scorecard_importers AS i USING (importer_number)
+                JOIN scorecard_cells AS c USING (port_code, mode_of_transport)
+                JOIN scorecard_months AS m USING (month)
+                GROUP BY ALL)
+            SELECT * EXCLUDE (group_cells, group_exams) FROM (
+                SELECT *, count(*) OVER w AS group_cells, sum(examined) OVER w AS group_exams FROM cells
+                WINDOW w AS (PARTITION BY importer, cell))
+            WHERE group_cells > 1 AND group_exams > 0
+            ORDER BY importer, cell, month, certified""").fetchnumpy()
+        return real(cells, rows)
+
+    monkeypatch.setattr(benefits, "_within_ratio_rows", capture)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        benefits.scorecard(con)
+        (every,), = con.execute("SELECT count(DISTINCT (importer_number, port_code, mode_of_transport, month, "
+                                "ctpat_status)) FROM facts.fct_entries").fetchall()
+    cells, count = seen["cells"], seen["count"]
+    assert set(cells) == set(count)
+    n = len(count["importer"])
+    assert 0 < n < every  # the filter keeps some cells and drops others
+    both = np.flatnonzero((cells["importer"][1:] == cells["importer"][:-1]) & (cells["cell"][1:] == cells["cell"][:-1])
+                          & (cells["month"][1:] == cells["month"][:-1]))
+    assert len(both) > 0  # some importer held both statuses in one cell and month
+    for column, values in count.items():
+        assert cells[column].dtype == values.dtype, column
+        assert np.array_equal(cells[column], values), column
