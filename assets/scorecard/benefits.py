@@ -27,15 +27,14 @@ import numpy as np
 import polars as pl
 
 from assets.ahead import ahead
-from assets.memory import give_back_freed_memory
 from assets.resources import read_sql
 from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
 from assets.scorecard.kernels import count_runs, sum_by
 from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, MedianResult, MedianSides, MedianSums, PooledSums,
                                          RatioCounts, RatioResult, e_value, e_value_of_interval, mantel_haenszel_clustered,
-                                         mean_with_ci, median_inputs, median_terms, sorting_order, stack_results,
-                                         standardized_medians, verdict, within_importer_rate_ratio)
+                                         mean_with_ci, median_inputs, median_terms, stack_results, standardized_medians,
+                                         verdict, within_importer_rate_ratio)
 
 
 COLUMNS = {"month": pl.String, "benefit": pl.String, "design": pl.String, "measure": pl.String,
@@ -57,9 +56,6 @@ RATIO_CASES = {"fewer_exams": ("examined", None), "fewer_exams_tier1": ("examine
 RATIO_THREADS = 2  # a month's ratios at once (_ratio_rows), beside the thread that counts the next month
 # Within-importer ratio benefit -> (cases counted, the cross-sectional benefit it is a specification of).
 WITHIN_RATIOS = {"fewer_exams_within_importer": ("examined", "fewer_exams")}
-WITHIN_CASES = list(dict.fromkeys(case for case, _ in WITHIN_RATIOS.values()))
-# A month's within-importer cell counts (_month_cells): importer x port x mode, both sides' entries and cases.
-CELL_COLUMNS = ["importer", "cell", "n0", "n1", *(f"{case}{side}" for case in WITHIN_CASES for side in "01")]
 # Medians: sample query, its filter, and the within-importer benefit that mirrors it (if published).
 MEDIANS = {"inspection_priority": ("inspection_wait_sample", "true", "inspection_priority_within_importer"),
            "faster_release_unexamined": ("release_sample", "NOT examined", "faster_release_unexamined_within_importer"),
@@ -107,11 +103,9 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         # cells are counted from it without joining the facts again.
         con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_entries AS "
                     f"SELECT * FROM ({read_sql('scorecard/exam_entries.sql')}) ORDER BY month")
-        cells = _ratio_rows(con, rows)
-        con.execute("DROP TABLE scorecard_entries")  # before the fits and the samples take memory
-        _within_ratio_rows(cells, rows)
-        del cells
-        give_back_freed_memory()  # the counts' and fits' pages, before DuckDB reads the samples
+        _ratio_rows(con, rows)
+        _within_ratio_rows(con.sql(read_sql("scorecard/exam_cells.sql")).fetchnumpy(), rows)
+        con.execute("DROP TABLE scorecard_entries")  # before the samples take its memory
         for query in dict.fromkeys(q for q, _, _ in MEDIANS.values()):  # each sample read once
             # In month order, so that a month's query reads that month's row groups only.
             con.execute(f"CREATE OR REPLACE TEMP TABLE scorecard_{query} AS "
@@ -155,13 +149,12 @@ def _flags() -> tuple[list[str], np.ndarray]:
 FLAGS, FLAG_OF_BITS = _flags()
 
 
-def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> dict[str, np.ndarray]:
+def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
     """Every ratio benefit and specification, one month at a time (memory follows a month's entries:
     at 100 M entries the whole period's did not fit): counts per importer and stratum, the
     Mantel-Haenszel jackknife of the month, and each month's sums added to ALL's (PooledSums: ALL's
     strata include the month, so ALL is the same floats as one computation over every month);
-    crude ALL pools the months, from each importer's counts added up over the months.
-    Returns the within-importer model's cells (_within_cells), from the same counts."""
+    crude ALL pools the months, from each importer's counts added up over the months."""
     sizes = con.execute("SELECT (SELECT max(importer) FROM scorecard_importers), (SELECT max(cell) FROM scorecard_cells), "
                         "(SELECT max(origin_section) FROM scorecard_origin_sections)").fetchone()
     n_importers, n_cells, n_origins = (int(x or 0) + 1 for x in sizes)
@@ -170,14 +163,13 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> dict[str, np.ndar
     pooled = {(name, level): PooledSums.empty(n_importers) for name in RATIO_CASES for level in (PORT_MODE, FULL)}
     crude_all = np.zeros((n_importers, len(FLAGS)), dtype=np.int64)
     results: dict = {}  # (benefit, level) -> one result per month, then ALL's
-    entries, month_cells = 0, []
+    entries = 0
 
     def fetch(month: int) -> dict:
         return con.execute(query, [month]).fetchnumpy()
 
-    def count(e: dict) -> tuple[int, dict, dict]:
-        levels = _month_levels(e, n_importers, n_cells, n_origins)
-        return len(e["month"]), levels, _month_cells(levels[PORT_MODE])
+    def count(e: dict) -> tuple[int, dict]:
+        return len(e["month"]), _month_levels(e, n_importers, n_cells, n_origins)
 
     def ratio(month_levels: dict, name: str, level: str, shown: bool) -> RatioResult | None:
         case, t = RATIO_CASES[name]
@@ -189,18 +181,17 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> dict[str, np.ndar
     # while ahead()'s thread counts the next month; each ratio's pooled sums still get the months in
     # order, one month's addition finished before the next month's starts.
     with ThreadPoolExecutor(RATIO_THREADS) as pool:
-        for month, (n, month_levels, cells) in enumerate(ahead(list(range(len(rows.months))), fetch, count)):
+        for month, (n, month_levels) in enumerate(ahead(list(range(len(rows.months))), fetch, count)):
             entries += n
             imp, counts = month_levels[CRUDE][1], month_levels[CRUDE][3]
             crude_all[imp] += np.stack([counts[f] for f in FLAGS], axis=1)
             shown = rows.emit(month)  # a month not asked for only adds to ALL's sums (crude ALL: to crude_all)
             tasks = {(name, level): pool.submit(ratio, month_levels, name, level, shown)
                      for name in RATIO_CASES for level in levels}
-            month_cells.append(cells)
             for key, task in tasks.items():
                 results.setdefault(key, []).append(task.result())
     if entries == 0:
-        return _within_cells([])
+        return
     for name, (case, t) in RATIO_CASES.items():
         for level in (PORT_MODE, FULL):
             results[name, level].append(pooled[name, level].result())
@@ -221,62 +212,6 @@ def _ratio_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> dict[str, np.ndar
                 rows.sensitivity.append(_sensitivity_row(
                     month_name, name, level, benefit, r.rr[0], r.ci_low[0], r.ci_high[0], r.certified_n[0],
                     r.uncertified_n[0], r.importers[0], None, r.certified_importers[0], r.uncertified_importers[0]))
-    return _within_cells(month_cells)
-
-
-def _month_cells(level: tuple) -> np.ndarray:
-    """One month's importer x port x mode counts (_month_levels' PORT_MODE level) as one int32 block,
-    a row per cell with both sides' counts (CELL_COLUMNS): what the within-importer model's cells are
-    made of (_within_cells). One block a month, held until the last month is counted: large blocks
-    go back to the system when freed, where many small arrays left the process holding their pages."""
-    _, importer, cell, counts = level
-    block = np.empty((len(importer), len(CELL_COLUMNS)), dtype=np.int32)
-    for j, column in enumerate(CELL_COLUMNS):
-        block[:, j] = importer if column == "importer" else cell if column == "cell" else counts[column]
-    return block
-
-
-def _within_cells(month_cells: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Entries and cases per importer x port x mode cell x local month x CTPAT status (uncertified
-    first), sorted by those keys: the cells of the within-importer Poisson model, from the ratios'
-    month counts (_month_cells, one block per month; each dropped from the list once read) rather than
-    from every entry again (a query over the 10 M entries took 1.6 s). Only cells of importer x cell
-    groups with more than one cell and at least one case: the others add nothing to the model's
-    conditional likelihood, in any month (a month's group is part of its importer x cell group), so
-    leaving them out changes no estimate and keeps about a third of the cells (at 10 M entries: 2.3 M
-    of 6.7 M)."""
-    if not any(len(m) for m in month_cells):
-        return {"importer": np.zeros(0, np.int32), "cell": np.zeros(0, np.int32), "month": np.zeros(0, np.int16),
-                "certified": np.zeros(0, bool), "entries": np.zeros(0, np.int32),
-                **{case: np.zeros(0, np.int32) for case in WITHIN_CASES}}
-    at = {column: j for j, column in enumerate(CELL_COLUMNS)}
-    n_cells = max(int(m[:, at["cell"]].max()) + 1 for m in month_cells if len(m))
-    pairs = [m[:, at["importer"]].astype(np.int64) * n_cells + m[:, at["cell"]] for m in month_cells]
-    every = np.concatenate(pairs)
-    size = int(every.max()) + 1
-    positive = lambda name: np.concatenate([m[:, at[name]] > 0 for m in month_cells])  # noqa: E731
-    held = np.bincount(every[positive("n0")], minlength=size) + np.bincount(every[positive("n1")], minlength=size)
-    with_case = np.bincount(every[np.concatenate([(m[:, [at[f"{c}{s}"] for c in WITHIN_CASES for s in "01"]] > 0).any(axis=1)
-                                                  for m in month_cells])], minlength=size)
-    informative = (held > 1) & (with_case > 0)
-    del every, held, with_case
-    parts, months = [], []
-    for month, pair in enumerate(pairs):
-        kept = np.flatnonzero(informative[pair])
-        parts.append(month_cells[month][kept])
-        months.append(np.full(len(kept), month, dtype=np.int16))
-        month_cells[month] = month_cells[month][:0]  # a month's block goes as soon as its kept rows are taken
-    block, month = np.concatenate(parts), np.concatenate(months)
-    del parts, months
-    order = sorting_order(block[:, at["importer"]], block[:, at["cell"]], month)
-    block, month = block[order], month[order]
-    rows = {column: block[:, j] for j, column in enumerate(CELL_COLUMNS)} | {"month": month}
-    # Each row's uncertified then certified side, as rows of their own; a side without entries is no cell.
-    side = np.flatnonzero(np.stack((rows["n0"] > 0, rows["n1"] > 0), axis=1).ravel())
-    row, certified = side >> 1, (side & 1).astype(bool)
-    pick = lambda name: np.where(certified, rows[f"{name}1"][row], rows[f"{name}0"][row])  # noqa: E731
-    return {"importer": rows["importer"][row], "cell": rows["cell"][row], "month": rows["month"][row],
-            "certified": certified, "entries": pick("n"), **{case: pick(case) for case in WITHIN_CASES}}
 
 
 def _ratio_counts(level: tuple, case: str, tier: int | None) -> RatioCounts:

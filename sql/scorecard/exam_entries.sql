@@ -1,7 +1,7 @@
 -- Every entry as small integers: local month, importer, port x mode cell, country of origin x HTS
 -- section, CTPAT status and tier, examined, detained (UFLPA). The scorecard keeps them in month
--- order as scorecard_entries: the exam-rate ratios add them up by importer and stratum, and the
--- within-importer model's cells come from those counts (assets/scorecard/benefits.py).
+-- order as scorecard_entries: the exam-rate ratios add them up by importer and stratum
+-- (assets/scorecard/benefits.py) and exam_cells.sql counts the within-importer cells from them.
 -- A chapter that belongs to no section (the reserved 77) is a stratum of its own, never dropped;
 -- every entry has an origin and an HTS number (the gate's rules), so none is lost by the joins.
 SELECT
