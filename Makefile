@@ -54,7 +54,7 @@ bench: setup
 
 # generate and one run at 10 M and 100 M entries over 30 months, with peak memory: bench/results/scale.json.
 # Not in CI: about 31 minutes on 2 cores and 45 GB of free disk under data/bench-scale (deleted as it goes;
-# measured in docs/scaling.md, issue 15's twelfth round).
+# measured in docs/scaling.md).
 bench-100m: setup
 	$(PY) -m pipelines bench-scale --sizes 10000000 100000000 --start 2024-01 --months 30 --data $(DATA)/bench-scale
 

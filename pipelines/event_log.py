@@ -5,7 +5,7 @@ closes it afterwards. Each event is written into the run's own database, and eac
 materialization, check result and run status change also into the index database (`index.db`)
 that the UI queries across runs, with several connections each. Closing the last connection to a
 database in WAL mode checkpoints it, so every write also paid a checkpoint: in a small run of the
-test suite, 710 index and 364 run-database connections took 3.2 s of its 8.9 s (docs/scaling.md,
+test suite, 710 index and 364 run-database connections took 3.2 s of its 8.9 s (docs/scaling-history.md,
 thirteenth round).
 
 This storage is that class with these differences:

@@ -25,8 +25,8 @@ HASHING_THREADS = min(4, os.cpu_count() or 1)  # landing files hashed at once (_
 # log passes 16 MiB, which a file of under a row group (122,880 rows) fills with the rows themselves:
 # at 10 M entries the 13 exam files (about 85,000 rows each) paid five or six checkpoints. Ingest lets
 # the log grow to this, so the session's close makes the one checkpoint (exams into an empty
-# warehouse 3.4 -> 2.9 s; docs/scaling.md, issue 15's sixteenth round). Committed files stay durable:
-# a process killed before the close leaves them in the log, which the next open replays.
+# warehouse 3.4 -> 2.9 s; docs/scaling-history.md, issue 15's sixteenth round). Committed files stay
+# durable: a process killed before the close leaves them in the log, which the next open replays.
 INGEST_CHECKPOINT_THRESHOLD = "1GB"
 
 
@@ -192,7 +192,8 @@ def _register_and_load(con: duckdb.DuckDBPyConnection, source: str, folder: Path
     tabular = new if source != "bwt" else []
     # Each file's header and line count (pure Python, one core) are read on a second thread while
     # DuckDB loads the file before it, which leaves a core idle part of the time: at 10 M entries
-    # the lines took 2.0 s of the entries' 17.7 s (docs/scaling.md, issue 15's seventeenth round).
+    # the lines took 2.0 s of the entries' 17.7 s (docs/scaling-history.md, issue 15's seventeenth
+    # round).
     for f, shape in zip(tabular, ahead(tabular, lambda f: f, partial(_shape_or_failure, source, cap))):
         try:
             if isinstance(shape, Exception):

@@ -83,8 +83,8 @@ def old_objects_frozen() -> Iterator[None]:
     while the block runs (gc.freeze), and handed back to it afterwards. matplotlib makes many
     short-lived objects, and each full collection also walks every object already there: a step's
     process holds about 490,000 (Dagster, GX, the scorecard's modules), and six months drawn in such a
-    process spent 0.9 of 6.6 s collecting, 0.19 of 5.8 s with them frozen (docs/scaling.md, issue
-    15's seventeenth round). A caller that froze objects itself keeps them frozen."""
+    process spent 0.9 of 6.6 s collecting, 0.19 of 5.8 s with them frozen (docs/scaling-history.md,
+    issue 15's seventeenth round). A caller that froze objects itself keeps them frozen."""
     if gc.get_freeze_count():
         yield
         return

@@ -78,8 +78,8 @@ CREATE OR REPLACE MACRO timestamp_ok(s, loaded_at) AS
 -- A timestamp of a row that passed the gate, typed for staging: the gate's bad_timestamp rule
 -- already held it to parse_timestamp's form, and for text of that form the cast alone gives the
 -- same instant, without the regular expression again (about 1.2 s of stg_entries' 12 s batch at
--- 10 M entries; docs/scaling.md, issue 15's sixteenth round). Not a test: text the gate would
--- reject may cast (a space for the T, no offset) or fail the statement.
+-- 10 M entries; docs/scaling-history.md, issue 15's sixteenth round). Not a test: text the gate
+-- would reject may cast (a space for the T, no offset) or fail the statement.
 CREATE OR REPLACE MACRO gated_timestamp(s) AS CAST(s AS TIMESTAMPTZ);
 
 CREATE OR REPLACE MACRO parse_date(s) AS

@@ -5,8 +5,8 @@
 --
 -- Typed before the last row is picked: the pick is a window whose sort carries every column, and
 -- 8-byte timestamps and an 11-character key (inlined by DuckDB) instead of 25- and 13-character
--- text made it 20 % faster at 10 M rows (docs/scaling.md, issue 15's fifth round). Every row here
--- passed the gate, so the casts cannot fail.
+-- text made it 20 % faster at 10 M rows (docs/scaling-history.md, issue 15's fifth round). Every
+-- row here passed the gate, so the casts cannot fail.
 WITH typed AS (
     SELECT
         entry_key(entry_number)              AS entry_number,
@@ -30,7 +30,8 @@ WITH typed AS (
 ), repeated AS (
     -- Most entry numbers come once in a batch: only the repeated ones go through the window, whose
     -- sort carries every column and spilled past the memory ceiling at 100 M entries (at 10 M under
-    -- a tenth of the ceiling: 19.4-20.3 s for every row, 12.0-12.1 s this way; docs/scaling.md).
+    -- a tenth of the ceiling: 19.4-20.3 s for every row, 12.0-12.1 s this way; docs/scaling-history.md,
+    -- issue 15's eleventh round).
     SELECT entry_number FROM typed GROUP BY entry_number HAVING count(*) > 1
 ), current_rows AS (
     SELECT * FROM typed ANTI JOIN repeated USING (entry_number)
