@@ -166,3 +166,33 @@ def test_a_run_that_stopped_half_way_is_simply_run_again(generated, clean_run, p
     assert paths.run().exit_code == 0
     assert not leftover.exists()
     assert analytics_tables(paths.analytics) == analytics_tables(clean_run.analytics)
+
+
+def test_a_first_batch_goes_straight_into_empty_staging_as_the_merge_would_put_it(clean_run, tmp_path):
+    """Into empty staging tables the batch is inserted as it comes (no temporary copy of it); merging it
+    by key gives the same rows, opens the same months and marks the same files staged. The generated
+    landing zone corrects entries in later files, so the batch holds keys more than once."""
+    from assets.resources import Warehouse, read_sql
+    from assets.staging.assets import merge_by_key, merge_new_rows
+
+    tables = {"stg_entries": ("entry_number", "entries"), "stg_exams": ("exam_id", "exams")}
+    outcomes = {}
+    for way in ("first", "merge"):
+        shutil.copy(clean_run.warehouse, tmp_path / f"{way}.duckdb")
+        with Warehouse(path=str(tmp_path / f"{way}.duckdb")).session() as con:
+            con.execute("UPDATE meta.files SET staged = false WHERE source IN ('entries', 'exams'); "
+                        "DELETE FROM staging.stg_entries; DELETE FROM staging.stg_exams; DELETE FROM meta.open_months")
+            counts = []
+            for table, (key, source) in tables.items():  # entries first: exams take their entry's month
+                if way == "first":
+                    counts.append(merge_new_rows(con, table, key, source))
+                    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'incoming'").fetchone()[0]
+                else:
+                    counts.append(merge_by_key(con, table, key, source, read_sql(f"staging/{table}.sql")))
+            outcomes[way] = (counts, *(sorted(con.execute(f"SELECT * FROM staging.{t}").fetchall(), key=repr) for t in tables),
+                             con.execute("SELECT month, reason FROM meta.open_months ORDER BY ALL").fetchall(),
+                             con.execute("SELECT file_name, staged FROM meta.files ORDER BY ALL").fetchall())
+    first, merge = outcomes["first"], outcomes["merge"]
+    assert first[1] and first[2] and first[3]  # rows in both tables, months opened
+    assert all(staged for _, staged in first[4] if _.startswith(("entries", "exams")))
+    assert first == merge
