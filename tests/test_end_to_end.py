@@ -194,5 +194,5 @@ def test_a_first_batch_goes_straight_into_empty_staging_as_the_merge_would_put_i
                              con.execute("SELECT file_name, staged FROM meta.files ORDER BY ALL").fetchall())
     first, merge = outcomes["first"], outcomes["merge"]
     assert first[1] and first[2] and first[3]  # rows in both tables, months opened
-    assert all(staged for _, staged in first[4] if _.startswith(("entries", "exams")))
+    assert all(staged for name, staged in first[4] if name.startswith(("entries", "exams")))
     assert first == merge
