@@ -19,7 +19,13 @@ This storage is that class with these differences:
 - a step refused a pool's slot asks again after `claim_retry_seconds`. Dagster's storage gives no
   interval, so the executor backs off from 1 s up to 15 s, and a freed warehouse slot, already
   assigned to the next waiting step, stood idle until that step looked again: in
-  tests/test_multiprocess.py's ingest and backfill no step ran for 34.5 s of 122 s.
+  tests/test_multiprocess.py's ingest and backfill no step ran for 34.5 s of 122 s;
+- a refused claim of a run none of whose steps holds or is assigned a slot waits inside the claim,
+  looking every CLAIM_POLL_SECONDS for a slot to reach the run, for up to `claim_retry_seconds`.
+  Such a run has nothing else to do, and Dagster's executors then loop without sleeping (the
+  multiprocess one sleeps only while it polls a running step, the in-process one computes a wait
+  that is never positive): each waiting run kept a core busy. In tests/test_multiprocess.py's
+  backfill, two of three runs wait at any time; on two cores they took the running step's CPU.
 
 Writes still commit one at a time, so other processes (the UI, the daemon, concurrent runs) see each
 event as before; an idle open connection in WAL mode holds no lock.
@@ -29,12 +35,15 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Iterator
 
 from dagster import Field, StringSource
+from dagster._core.storage.event_log.schema import PendingStepsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sqlalchemy_compat import db_select
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._utils.concurrency import ConcurrencyClaimStatus
 from sqlalchemy import create_engine
@@ -44,6 +53,9 @@ from sqlalchemy.pool import QueuePool
 
 # Four times a second: a waiting step starts within a quarter second of the slot's release.
 CLAIM_RETRY_SECONDS = 0.25
+# A run with no step holding a slot looks this often while its claim waits (one indexed read of
+# the index database): its step starts within this of the slot reaching it.
+CLAIM_POLL_SECONDS = 0.05
 # A process writes one run at a time (a few at once in the UI or the daemon); older ones are closed.
 RUN_DATABASES_KEPT_OPEN = 8
 
@@ -128,9 +140,29 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,
                                priority: int | None = None) -> ConcurrencyClaimStatus:
-        """A refused claim carries its retry interval, which the executor uses instead of its back-off."""
+        """A refused claim carries its retry interval, which the executor uses instead of its back-off.
+        A run with a step holding or assigned a slot gets it at once, to go on polling that step. A
+        run without one waits here instead of in the executor's loop, which would not sleep, and is
+        then asked to claim again at once."""
         status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
-        return status if status.is_claimed else status.with_sleep_interval(self._claim_retry_seconds)
+        if status.is_claimed:
+            return status
+        if self._run_has_a_slot(run_id):
+            return status.with_sleep_interval(self._claim_retry_seconds)
+        deadline = time.monotonic() + self._claim_retry_seconds
+        while time.monotonic() < deadline and not self._run_has_a_slot(run_id):
+            time.sleep(CLAIM_POLL_SECONDS)
+        status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        return status if status.is_claimed else status.with_sleep_interval(0.0)
+
+    def _run_has_a_slot(self, run_id: str) -> bool:
+        """Whether a step of the run holds a slot of any pool or has been assigned one: Dagster
+        keeps a step's pending row, with the time of its assignment, until the step frees its slot."""
+        with self.index_connection() as conn:
+            return conn.execute(
+                db_select([PendingStepsTable.c.id]).where(PendingStepsTable.c.run_id == run_id,
+                                                          PendingStepsTable.c.assigned_timestamp.isnot(None))
+                .limit(1)).first() is not None
 
     def wipe(self) -> None:
         with self._engines_lock:

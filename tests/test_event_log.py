@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -121,21 +122,75 @@ def test_a_forked_child_opens_its_own_index_connection(home):
             assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
 
 
+def set_claim_retry_seconds(home: Path, seconds: float) -> None:
+    with (home / "dagster.yaml").open("a") as settings:
+        settings.write(f"\n  config:\n    claim_retry_seconds: {seconds}\n")
+
+
 @pytest.mark.parametrize("setting, seconds", [(None, 0.25), (2.0, 2.0)])
 def test_a_step_refused_a_pool_slot_is_told_when_to_ask_again(home, setting, seconds):
     """Dagster's storage gives no interval, and the executor then backs off from 1 s to 15 s while the
-    freed slot, assigned to the waiting step, stays idle."""
+    freed slot, assigned to the waiting step, stays idle. run_b has a step running (it holds the
+    reports pool's slot), so its refused claim returns at once: the executor goes on polling that step."""
     if setting is not None:
-        with (home / "dagster.yaml").open("a") as settings:
-            settings.write(f"\n  config:\n    claim_retry_seconds: {setting}\n")
+        set_claim_retry_seconds(home, setting)
     with persistent_instance() as instance:
         storage = instance.event_log_storage
         storage.set_concurrency_slots("duckdb_warehouse", 1)
+        storage.set_concurrency_slots("report_files", 1)
         assert storage.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries").is_claimed
+        assert storage.claim_concurrency_slot("report_files", "run_b", "charts_and_reports").is_claimed
+        started = time.monotonic()
         refused = storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
+        assert time.monotonic() - started < seconds
         assert not refused.is_claimed and refused.sleep_interval == seconds
         storage.free_concurrency_slot_for_step("run_a", "stg_entries")
         assert storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
+
+
+def test_a_run_without_a_slot_waits_in_its_claim_and_takes_the_slot_as_it_is_freed(tmp_path):
+    """A run none of whose steps holds a slot has nothing to poll: its claim waits in the storage,
+    asleep, up to claim_retry_seconds, and returns as soon as the slot reaches the run. Two storages
+    on the same files, as two processes would have them, one waiting 1.5 s and one 60 s."""
+    short, long = (PooledSqliteEventLogStorage(str(tmp_path), claim_retry_seconds=s) for s in (1.5, 60))
+    short.set_concurrency_slots("duckdb_warehouse", 1)
+    assert short.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries").is_claimed
+    started, cpu = time.monotonic(), time.process_time()
+    refused = short.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
+    waited, cpu = time.monotonic() - started, time.process_time() - cpu
+    assert not refused.is_claimed and refused.sleep_interval == 0  # asked again at once, to wait again
+    assert waited >= 1.5 and cpu < waited / 3
+
+    # run_a frees the slot half a second into run_b's next wait: the waiting claim takes it.
+    release = threading.Timer(0.5, short.free_concurrency_slot_for_step, ("run_a", "stg_entries"))
+    release.start()
+    started = time.monotonic()
+    claimed = long.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
+    release.join()
+    assert claimed.is_claimed and 0.4 < time.monotonic() - started < 30
+
+
+@dg.asset(pool="duckdb_warehouse")
+def pooled() -> int:
+    return 1
+
+
+def test_a_run_waiting_for_another_run_s_slot_sleeps_instead_of_spinning(home):
+    """Dagster's in-process executor computes a wait that is never positive while a claim is pending
+    (the multiprocess one sleeps only while it polls a running step), so without the claim's own wait
+    a run waiting for a slot kept a core busy: 3.17 s of CPU in 3.24 s."""
+    with persistent_instance() as instance:
+        storage = instance.event_log_storage
+        assert dg.materialize([pooled], instance=instance).success  # imports and first-run setup
+        assert storage.claim_concurrency_slot("duckdb_warehouse", "another_run", "stg_entries").is_claimed
+        release = threading.Timer(3.0, storage.free_concurrency_slot_for_step, ("another_run", "stg_entries"))
+        release.start()
+        started, cpu = time.monotonic(), time.process_time()
+        result = dg.materialize([pooled], instance=instance)
+        waited, cpu = time.monotonic() - started, time.process_time() - cpu
+        release.join()
+    assert result.success and waited >= 3
+    assert cpu < waited / 3
 
 
 def event(message: str, run_id: str = "run_a") -> EventLogEntry:
