@@ -1,7 +1,8 @@
 """The instance's event log (pipelines/event_log.py): Dagster's SQLite storage with its databases reached
 through connections that stay open. The events land where Dagster's own storage puts them, another
 process and the UI's live view of a run see each one as soon as it is stored, a forked child opens its
-own connections, and a step refused a pool's slot is told to ask again soon."""
+own connections, a step refused a pool's slot is told to ask again soon, and a run with no step
+running waits for a slot asleep."""
 
 from __future__ import annotations
 
