@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.resources import REPORTS_POOL, WAREHOUSE_POOL
 from pipelines.definitions import defs
+from pipelines.planner import INGEST_JOB, MONTHS_JOB, PUBLISH_JOB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +118,15 @@ def test_the_readme_settings_table_is_the_settings_object():
         _, flag, _, default = rows[s.env]
         assert re.findall(r"--[a-z-]+", flag) == ([s.flag] if s.flag else []), s.env
         assert (f"`{s.default}`" in default) if s.default else not default.startswith("`"), s.env
+
+
+def test_every_step_of_every_job_is_in_a_pool():
+    """The event log storage makes a run none of whose steps holds a slot wait inside its claim
+    (pipelines/event_log.py): right only if such a run has no step running, so no step may be
+    outside a pool."""
+    for job in (INGEST_JOB, MONTHS_JOB, PUBLISH_JOB):
+        pools = {node.name: node.definition.pool for node in defs.resolve_job_def(job).graph.nodes}
+        assert set(pools.values()) <= {WAREHOUSE_POOL, REPORTS_POOL}, (job, pools)
 
 
 def test_every_step_belongs_to_a_benchmark_stage():
