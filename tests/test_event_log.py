@@ -141,10 +141,8 @@ def test_a_step_refused_a_pool_slot_is_told_when_to_ask_again(home, setting, sec
         storage.set_concurrency_slots("report_files", 1)
         assert storage.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries").is_claimed
         assert storage.claim_concurrency_slot("report_files", "run_b", "charts_and_reports").is_claimed
-        started = time.monotonic()
         refused = storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
-        assert time.monotonic() - started < seconds
-        assert not refused.is_claimed and refused.sleep_interval == seconds
+        assert not refused.is_claimed and refused.sleep_interval == seconds  # a claim that waited says 0
         storage.free_concurrency_slot_for_step("run_a", "stg_entries")
         assert storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
 
