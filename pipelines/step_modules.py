@@ -12,7 +12,7 @@ Dagster's own step process imports more than the job's module: the instance's st
 log's, pipelines/event_log.py, with Dagster's SQL storage, alembic and sqlalchemy under it) and,
 whenever it loads the job, `dagster._utils.test.definitions` (its loader checks for that module's
 LazyDefinitions), which imports rich, structlog and Dagster's storages. Without them here, a step's
-process imported 249 modules more than its forkserver held, about 0.26 s of a core per step (probed
+process imported 407 modules more than its forkserver held, about 0.26 s of a core per step (probed
 by tests/test_multiprocess.py). The Dagster module comes last: should a Dagster release move it, the
 forkserver ignores the ImportError and only this part of the preload is lost, which that test shows.
 """
