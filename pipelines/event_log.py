@@ -150,8 +150,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if self._run_has_a_slot(run_id):
             return status.with_sleep_interval(self._claim_retry_seconds)
         deadline = time.monotonic() + self._claim_retry_seconds
-        while time.monotonic() < deadline and not self._run_has_a_slot(run_id):
+        while time.monotonic() < deadline:  # asleep first: the run was just found without a slot
             time.sleep(CLAIM_POLL_SECONDS)
+            if self._run_has_a_slot(run_id):
+                break
         status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
         return status if status.is_claimed else status.with_sleep_interval(0.0)
 
