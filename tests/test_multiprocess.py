@@ -20,8 +20,9 @@ from pipelines.sample_data import generate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def dagster_job(job: str, env: dict, config: Path, tags: dict | None = None) -> subprocess.Popen:
-    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "pipelines.definitions",
+def dagster_job(job: str, env: dict, config: Path, tags: dict | None = None,
+                code: tuple[str, str] = ("-m", "pipelines.definitions")) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", *code,
                "-j", job, "-c", str(config)] + (["--tags", json.dumps(tags)] if tags else [])
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -97,10 +98,7 @@ def test_a_step_s_process_finds_what_dagster_imports_for_it_in_the_preload(tmp_p
         "start_method": {"forkserver": {"preload_modules": ["pipelines.step_modules", "probe_job"]}}}}}}))
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
            "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY, "PROBE_OUT": str(tmp_path / "modules")}
-    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-f", "probe_job.py", "-j", "probe",
-               "-c", str(tmp_path / "run.yaml")]
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0 and "RUN_SUCCESS" in run.stdout + run.stderr, run.stderr[-3000:]
+    finished(dagster_job("probe", env, tmp_path / "run.yaml", code=("-f", str(tmp_path / "probe_job.py"))))
     preloaded, step = (set(json.loads((tmp_path / f"modules.{name}").read_text())) for name in ("forkserver", "step"))
     imported = step - preloaded
     heavy = sorted(m for m in imported if m.split(".")[0] in {"rich", "alembic", "structlog", "sqlalchemy", "great_expectations",
