@@ -163,3 +163,12 @@ def test_the_scale_benchmark_counts_the_memory_of_every_process_of_the_measured_
     child = f"import subprocess, sys; {hold(200)}; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
     measured = measure([sys.executable, "-c", child])
     assert 500 < measured["peak_tree_pss_mb"] < 650
+
+
+def test_the_suite_s_schedule_lists_every_test_module_and_no_other():
+    """tests/conftest.py hands out modules by their recorded seconds; a module missing there is handed
+    out first (unknown), a name left there after its module went is dead weight."""
+    from conftest import MODULE_SECONDS
+
+    modules = {p.stem for p in (ROOT / "tests").rglob("test_*.py")}
+    assert set(MODULE_SECONDS) == modules, (sorted(modules - set(MODULE_SECONDS)), sorted(set(MODULE_SECONDS) - modules))
