@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="quality gate threshold, a share of a file's rows between 0 and 1 ($EXAM_RISK_MAX_REJECT_SHARE)")
     run.add_argument("--accept", action="append", metavar="FILE_NAME",
                      help="accept a blocked file by name (repeatable; $EXAM_RISK_ACCEPT, comma-separated)")
+    run.add_argument("--no-reports", action="store_true",
+                     help="publish the marts without drawing the charts and reports; the next run without it draws "
+                          "every month left undrawn")
     run.add_argument("--verbose", action="store_true", help="show Dagster's INFO log")
     return parser
 
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     outcome = run_pipeline(landing=args.landing, warehouse=args.warehouse, analytics=args.marts,
                            reports=args.reports, max_reject_share=args.max_reject_share,
-                           accept=args.accept, verbose=args.verbose)
+                           accept=args.accept, verbose=args.verbose, draw=not args.no_reports)
     print(outcome.message, file=sys.stdout if outcome.exit_code == 0 else sys.stderr)
     return outcome.exit_code
 

@@ -33,6 +33,9 @@ MONTH_ASSETS = [fct_entries, fct_exams, month_marts]
 PUBLISH_ASSETS = [fct_disruption_entries, ctpat_benefit_estimates, analytics_marts, charts_and_reports, publication]
 ALL_ASSETS = [*INGEST_ASSETS, *MONTH_ASSETS, *PUBLISH_ASSETS]
 
+# What a run publishes without drawing (the CLI's --no-reports): every asset of its job but these.
+DRAWINGS = frozenset(charts_and_reports.keys)
+
 INGEST = dg.AssetSelection.assets(*INGEST_ASSETS)
 MONTHS_AND_PUBLISH = dg.AssetSelection.assets(*MONTH_ASSETS, *PUBLISH_ASSETS)
 PUBLISH = dg.AssetSelection.assets(*PUBLISH_ASSETS)

@@ -48,10 +48,14 @@ def run_lock(path: Path) -> Iterator[None]:
         yield
 
 
-def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overrides) -> RunOutcome:
+def run_pipeline(verbose: bool = False, accept: list[str] | None = None, draw: bool = True,
+                 **overrides) -> RunOutcome:
     """Ingest (through staging), then one run per contiguous range of open months, each of which
     publishes; a publication run alone if no month is open (pipelines/planner.py). One run at a time per
-    warehouse (run_lock); any setting that cannot be used ends it before it starts (exit 1)."""
+    warehouse (run_lock); any setting that cannot be used ends it before it starts (exit 1).
+    With draw=False (--no-reports) the runs publish the marts without drawing the charts and reports:
+    the months they rebuilt are drawn by the next run that draws (the reports' marker lists the
+    publications drawn, assets/reports/assets.py)."""
     try:
         resources = resources_from_env(accept=accept, **overrides)
         settings = resources["settings"]
@@ -63,7 +67,7 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
                              "(EXAM_RISK_LANDING or --landing); nothing was published")
     try:
         with run_lock(resources["warehouse"].lock_path):
-            outcome = _run(resources, verbose)
+            outcome = _run(resources, verbose, draw)
     except RunInProgress as exc:
         return RunOutcome(1, f"error: another run is in progress since {exc} on this warehouse; nothing was published")
     # Line by line: the summary has several lines; a file name in any of them stays on its own.
@@ -71,10 +75,10 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, **overr
     return RunOutcome(outcome.exit_code, message, outcome.runs)
 
 
-def _run(resources: dict, verbose: bool) -> RunOutcome:
+def _run(resources: dict, verbose: bool, draw: bool) -> RunOutcome:
     """The ingest run, then the runs pipelines/planner.py plans from the months it opened, each
     executed in this process on the persistent instance (no daemon needed; the UI shows them)."""
-    from pipelines.definitions import IN_PROCESS, definitions
+    from pipelines.definitions import DRAWINGS, IN_PROCESS, definitions
 
     settings = resources["settings"]
     level = "INFO" if verbose else "CRITICAL"  # the one-line outcome below says what matters
@@ -85,8 +89,9 @@ def _run(resources: dict, verbose: bool) -> RunOutcome:
 
         def run(job_name: str, tags: dict | None = None):
             job = project.resolve_job_def(job_name)
+            selection = None if draw else sorted(job.asset_layer.selected_asset_keys - DRAWINGS)
             runs.append(job.execute_in_process(
-                instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})},
+                instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})}, asset_selection=selection,
                 run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
             return runs[-1]
 
@@ -102,7 +107,7 @@ def _run(resources: dict, verbose: bool) -> RunOutcome:
             result = run(planned.job_name, planned.tags)
             if not result.success:
                 return _failure(result, runs)
-    return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path),
+    return RunOutcome(0, _summary(Path(settings.analytics), Path(settings.reports), resources["warehouse"].path, draw),
                       tuple(runs))
 
 
@@ -136,7 +141,7 @@ def _failure_message(result) -> RunOutcome:
     return RunOutcome(1, "failed: the run did not succeed; nothing was published (see Dagster's log with --verbose)")
 
 
-def _summary(analytics: Path, reports: Path, warehouse: str) -> str:
+def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool = True) -> str:
     with duckdb.connect(str(analytics), read_only=True) as con:
         audit = con.execute("SELECT status, count(*), sum(rows_loaded), sum(rows_rejected) FROM marts.load_audit "
                             "GROUP BY ALL ORDER BY ALL").fetchall()
@@ -153,4 +158,17 @@ def _summary(analytics: Path, reports: Path, warehouse: str) -> str:
             f"  charts: {len(monthly)} monthly PNG files under {reports}/<YYYY-MM>/, "
             f"{len(border)} border-wait charts under {reports}/border_waits/\n"
             f"  reports: {len(latest)} monthly PDF + HTML; latest {latest[-1].with_suffix('.html') if latest else 'none'}\n"
+            f"{'' if drawn else _undrawn(analytics, reports)}"
             f"  warehouse (pipeline only): {warehouse}")
+
+
+def _undrawn(analytics: Path, reports: Path) -> str:
+    """The line a run that drew nothing (--no-reports) adds: the months whose reports wait to be drawn."""
+    from assets.reports.assets import REPORTS_MARKER, months_to_redraw, report_months
+
+    rebuilt, _ = months_to_redraw(analytics, reports / REPORTS_MARKER)
+    waiting = report_months(analytics) if rebuilt is None else rebuilt
+    if not waiting:
+        return "  not drawn (--no-reports): no month's charts and reports wait to be drawn\n"
+    return (f"  not drawn (--no-reports): the charts and reports of {', '.join(waiting)} wait for the next run "
+            "without --no-reports\n")

@@ -181,7 +181,7 @@ def test_the_benefit_is_supported_only_with_priority(paths, priority):
     truth = generate(paths.landing, entries=80_000, seed=5, effects=Effects(**Effects.options(
         disruptions=True, resumption_priority=priority)))
     assert truth["effects"]["certified_resumption_multiplier"] == (0.4 if priority else 1.0)
-    assert paths.run().exit_code == 0
+    assert paths.run(draw=False).exit_code == 0  # the marts are tested; drawing the six months is test_report's
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
         row = con.sql("SELECT * FROM marts.ctpat_benefits WHERE benefit = 'business_resumption_priority' "
                       "AND month = 'ALL'").pl().row(0, named=True)

@@ -40,6 +40,17 @@ def months_of(entries: pl.DataFrame, keys: pl.Series) -> set[str]:
     return set(entries.filter(pl.col("key").is_in(keys.str.replace_all("-", "").implode()))["month"])
 
 
+def write_late_exam(landing, entries: pl.DataFrame, month: str) -> None:
+    """A selected exam, in a file of its own, for an entry of `month` that had none."""
+    exams = pl.read_csv(landing / "exams" / f"exams_{month}.csv", infer_schema=False)
+    examined = set(exams["entry_number"].str.replace_all("-", ""))
+    target = entries.filter((pl.col("month") == month) & ~pl.col("key").is_in(list(examined))).row(0, named=True)
+    write_csv(landing / "exams" / f"exams_{month}-late.csv",
+              [{**exams.row(0, named=True), "exam_id": "LATE-0001", "entry_number": target["entry_number"],
+                "selected_at": target["arrival_at"], "started_at": "", "completed_at": "", "outcome": ""}],
+              columns=list(exams.columns))
+
+
 @pytest.mark.slow
 def test_new_month_late_exam_and_ctpat_export_rebuild_only_their_months(delivery, paths, tmp_path):
     for source in ("entries", "exams", "ctpat", "bwt"):
@@ -71,14 +82,7 @@ def test_new_month_late_exam_and_ctpat_export_rebuild_only_their_months(delivery
     assert len(touched) < len(set(entries["month"]))  # (the new month, and the one before it through its exams)
 
     # A late exam for an entry of January re-opens January alone.
-    examined = set(pl.read_csv(paths.landing / "exams" / "exams_2026-01.csv", infer_schema=False)["entry_number"]
-                   .str.replace_all("-", ""))
-    target = entries.filter((pl.col("month") == "2026-01") & ~pl.col("key").is_in(list(examined))).row(0, named=True)
-    template = new_exams.row(0, named=True)
-    write_csv(paths.landing / "exams" / "exams_2026-05-late.csv",
-              [{**template, "exam_id": "LATE-0001", "entry_number": target["entry_number"],
-                "selected_at": target["arrival_at"], "started_at": "", "completed_at": "", "outcome": ""}],
-              columns=list(new_exams.columns))
+    write_late_exam(paths.landing, entries, "2026-01")
     drawn = {p: p.stat().st_mtime_ns for p in paths.reports.glob("20*/*.*")}
     late = paths.run()
     assert late.exit_code == 0, late.message
@@ -116,3 +120,32 @@ def test_nothing_new_rebuilds_no_month(delivery, paths):
     assert again.exit_code == 0, again.message
     assert rebuilt_months(again) == []
     assert metadata(again, "stg_entries", "rows_in_batch") == 0
+
+
+def test_a_run_without_reports_leaves_the_months_it_rebuilt_to_the_next_run_that_draws(paths):
+    generate(paths.landing, entries=2000, seed=23, formats="csv", start="2026-01", months=2, bad_share=0.0)
+    assert paths.run().exit_code == 0
+    reports = {m: paths.reports / m / f"ctpat_report_{m}.pdf" for m in ("2026-01", "2026-02")}
+    drawn = {m: p.stat().st_mtime_ns for m, p in reports.items()}
+    entries, _, _ = entries_and_exams(paths.landing)
+    write_late_exam(paths.landing, entries, "2026-01")
+
+    # Published without drawing: the marts count the exam, no drawing asset ran, January's report waits.
+    late = paths.run(draw=False)
+    assert late.exit_code == 0, late.message
+    assert rebuilt_months(late) == ["2026-01"]
+    assert "not drawn (--no-reports): the charts and reports of 2026-01 wait" in late.message
+    materialized = {e.asset_key.to_user_string() for r in late.runs for e in r.get_asset_materialization_events()}
+    assert "publication" in materialized and not materialized & {"monthly_report", "border_wait_charts"}
+    assert {m: p.stat().st_mtime_ns for m, p in reports.items()} == drawn
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        examined = con.execute("SELECT sum(examined_entries) FROM marts.exam_rates WHERE month = '2026-01'").fetchone()[0]
+    assert examined == entries_and_exams(paths.landing)[0].filter(
+        (pl.col("month") == "2026-01") & pl.col("examined")).height
+
+    # The next run, with nothing new, draws January (and only January).
+    again = paths.run()
+    assert again.exit_code == 0, again.message
+    assert rebuilt_months(again) == [] and "not drawn" not in again.message
+    assert reports["2026-01"].stat().st_mtime_ns != drawn["2026-01"]
+    assert reports["2026-02"].stat().st_mtime_ns == drawn["2026-02"]

@@ -58,7 +58,7 @@ def published(tmp_path_factory):
         mp.setenv("EXAM_RISK_PSEUDONYM_KEY", TEST_KEY)
         generate(paths.landing, entries=3000, seed=12, formats="csv", start="2026-01", months=3, bad_share=0.01,
                  effects=Effects(disruptions=True))
-        outcome = paths.run()
+        outcome = paths.run(draw=False)  # the analyst file and the warehouse are tested, not the drawings
     assert outcome.exit_code == 0, outcome.message
     return paths
 
