@@ -47,15 +47,15 @@ class Paths:
 
 
 # Seconds each module took on two cores with two workers (`pytest -v --durations=0`, setup, call and
-# teardown summed per module; the mean of two runs of 2026-12-06 at 71ceab9). A scheduling hint only:
-# a stale figure costs balance, never a test.
+# teardown summed per module; 2026-12-06 at 846f9fb). A scheduling hint only: a stale figure costs
+# balance, never a test.
 MODULE_SECONDS = {
-    "test_multiprocess": 127, "test_disruptions": 119, "test_incremental": 117, "test_hostile_runs": 110,
-    "test_scorecard": 105, "test_bad_input": 100, "test_concurrent_readers": 79, "test_end_to_end": 68,
-    "test_bwt": 58, "test_report": 48, "test_instance": 40, "test_automation": 38, "test_statistics": 30,
-    "test_webserver": 28, "test_hostile_corpus": 23, "test_notebook": 22, "test_specs": 17,
-    "test_event_log": 14, "test_definitions": 13, "test_ingest_files": 11, "test_workers": 5, "test_rules": 4,
-    "test_generator": 3, "test_quality_gx": 2, "test_warehouse": 0.4, "test_claims": 0.1, "test_contract": 0.1,
+    "test_multiprocess": 124, "test_bad_input": 122, "test_incremental": 116, "test_hostile_runs": 109,
+    "test_disruptions": 91, "test_end_to_end": 72, "test_concurrent_readers": 64, "test_report": 57,
+    "test_scorecard": 49, "test_instance": 39, "test_bwt": 38, "test_automation": 37, "test_webserver": 27,
+    "test_statistics": 26, "test_hostile_corpus": 21, "test_event_log": 14, "test_definitions": 12,
+    "test_notebook": 10, "test_ingest_files": 9, "test_specs": 9, "test_workers": 5, "test_rules": 4,
+    "test_generator": 3, "test_quality_gx": 2, "test_warehouse": 0.3, "test_claims": 0.1, "test_contract": 0.1,
 }
 
 
@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(config, items):
     """The longest modules first (a stable sort: each module's tests keep their order); a module not in
     MODULE_SECONDS counts as the longest, its duration unknown. pytest-xdist hands out whole modules
     in this order (pyproject.toml), so the short ones fill the end. Handed out by the `slow` marker
-    alone, test_scorecard (105 s, no slow test) started late and ran alone for the last 30 s of one
+    alone, test_scorecard (then 105 s, no slow test) started late and ran alone for the last 30 s of one
     run while the other worker sat idle."""
     items.sort(key=lambda item: -MODULE_SECONDS.get(item.path.stem, math.inf))
 
