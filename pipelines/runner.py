@@ -91,8 +91,8 @@ def _run(resources: dict, verbose: bool, draw: bool) -> RunOutcome:
             job = project.resolve_job_def(job_name)
             selection = None if draw else sorted(job.asset_layer.selected_asset_keys - DRAWINGS)
             runs.append(job.execute_in_process(
-                instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})}, asset_selection=selection,
-                run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
+                instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})},
+                asset_selection=selection, run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
             return runs[-1]
 
         result = run(INGEST_JOB)
@@ -164,10 +164,9 @@ def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool = True)
 
 def _undrawn(analytics: Path, reports: Path) -> str:
     """The line a run that drew nothing (--no-reports) adds: the months whose reports wait to be drawn."""
-    from assets.reports.assets import REPORTS_MARKER, months_to_redraw, report_months
+    from assets.reports.assets import months_waiting
 
-    rebuilt, _ = months_to_redraw(analytics, reports / REPORTS_MARKER)
-    waiting = report_months(analytics) if rebuilt is None else rebuilt
+    waiting, _ = months_waiting(analytics, reports)
     if not waiting:
         return "  not drawn (--no-reports): no month's charts and reports wait to be drawn\n"
     return (f"  not drawn (--no-reports): the charts and reports of {', '.join(waiting)} wait for the next run "

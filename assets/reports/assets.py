@@ -118,12 +118,18 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
 
 
 def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], list[str]]:
-    """config.month; or the months with exam rates that publications not drawn yet rebuilt, and
-    every publication's run id (recorded as drawn once they are)."""
+    """config.month; or the months waiting to be drawn, and every publication's run id (recorded as
+    drawn once they are)."""
     if config.month:
         return [config.month], []
-    rebuilt, publications = months_to_redraw(d.marts, d.published / REPORTS_MARKER)
-    return [m for m in report_months(d.marts) if rebuilt is None or m in rebuilt], publications
+    return months_waiting(d.marts, d.published)
+
+
+def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], list[str]]:
+    """The months with exam rates that publications not drawn yet rebuilt (every one, before anything
+    was drawn into `reports`), and every publication's run id."""
+    rebuilt, publications = months_to_redraw(analytics, reports / REPORTS_MARKER)
+    return [m for m in report_months(analytics) if rebuilt is None or m in rebuilt], publications
 
 
 @dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], BORDER_WAIT_CHARTS.key, MONTHLY_REPORT.key],
