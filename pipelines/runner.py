@@ -92,7 +92,8 @@ def _run(resources: dict, verbose: bool, draw: bool) -> RunOutcome:
             selection = None if draw else sorted(job.asset_layer.selected_asset_keys - DRAWINGS)
             runs.append(job.execute_in_process(
                 instance=instance, raise_on_error=False, tags={**process_tags(), **(tags or {})},
-                asset_selection=selection, run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
+                asset_selection=selection,
+                run_config={**IN_PROCESS, "loggers": {"console": {"config": {"log_level": level}}}}))
             return runs[-1]
 
         result = run(INGEST_JOB)
@@ -141,7 +142,7 @@ def _failure_message(result) -> RunOutcome:
     return RunOutcome(1, "failed: the run did not succeed; nothing was published (see Dagster's log with --verbose)")
 
 
-def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool = True) -> str:
+def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool) -> str:
     with duckdb.connect(str(analytics), read_only=True) as con:
         audit = con.execute("SELECT status, count(*), sum(rows_loaded), sum(rows_rejected) FROM marts.load_audit "
                             "GROUP BY ALL ORDER BY ALL").fetchall()

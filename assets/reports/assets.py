@@ -45,23 +45,21 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
     return Drawing(Path(settings.analytics), reports, reports)
 
 
-def months_to_redraw(analytics: Path, marker: Path) -> tuple[list[str] | None, list[str]]:
-    """The months rebuilt by publications not drawn yet (None: every month, when nothing was drawn
-    before), and every publication's run id. The marker file lists the publications already drawn,
-    so a run that stopped before drawing leaves its months to the next one."""
+def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], list[str]]:
+    """The months with exam rates (the months a report can be drawn for) that publications not drawn
+    yet rebuilt, every one when nothing was drawn into `reports` before; and every publication's run
+    id. The marker file lists the publications already drawn, so a run that stopped before drawing
+    leaves its months to the next one."""
     with duckdb.connect(str(analytics), read_only=True) as con:
         publications = con.execute("SELECT run_id, CAST(months_rebuilt AS VARCHAR) FROM marts.published_runs").fetchall()
+        with_rates = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
+    runs = [run for run, _ in publications]
+    marker = reports / REPORTS_MARKER
     if not marker.exists():
-        return None, [run for run, _ in publications]
+        return with_rates, runs
     drawn = set(json.loads(marker.read_text()))
-    months = {m for run, rebuilt in publications if run not in drawn for m in json.loads(rebuilt or "[]")}
-    return sorted(months), [run for run, _ in publications]
-
-
-def report_months(analytics: Path) -> list[str]:
-    """Every month the analyst file has exam rates for: the months a report can be drawn for."""
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        return [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
+    rebuilt = {m for run, months in publications if run not in drawn for m in json.loads(months or "[]")}
+    return [m for m in with_rates if m in rebuilt], runs
 
 
 def mark_drawn(marker: Path, publications: list[str]) -> None:
@@ -123,13 +121,6 @@ def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], list[s
     if config.month:
         return [config.month], []
     return months_waiting(d.marts, d.published)
-
-
-def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], list[str]]:
-    """The months with exam rates that publications not drawn yet rebuilt (every one, before anything
-    was drawn into `reports`), and every publication's run id."""
-    rebuilt, publications = months_to_redraw(analytics, reports / REPORTS_MARKER)
-    return [m for m in report_months(analytics) if rebuilt is None or m in rebuilt], publications
 
 
 @dg.asset(group_name="reports", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=[["marts", "load_audit"], BORDER_WAIT_CHARTS.key, MONTHLY_REPORT.key],
