@@ -95,9 +95,14 @@ def test_a_run_killed_with_sigkill_holds_no_pool_slot_for_the_next(paths, tmp_pa
         while True:  # wait until the run holds the warehouse pool's slot, then kill it mid-step
             assert first.poll() is None, "the run ended before it could be killed"
             assert time.monotonic() < deadline
-            held = _claimed_read_only(home)
-            if held:
-                break
+            if _claimed_read_only(home):
+                # The step may free its slot between that read and the kill (CI on aa1d140 found the
+                # slot free): freeze the run, read again, and kill it only while it still holds one.
+                first.send_signal(signal.SIGSTOP)
+                held = _claimed_read_only(home)
+                if held:
+                    break
+                first.send_signal(signal.SIGCONT)
             time.sleep(0.2)
         first.send_signal(signal.SIGKILL)
         first.wait()
