@@ -34,9 +34,9 @@ def month_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
             yield dg.MaterializeResult(asset_key=["month_marts", name], metadata={
                 "months": f"{first}..{last}", "rows": rows, **table_metadata(con, model, table, rows),
                 "seconds": round(time.perf_counter() - started, 3)})
-        con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month FROM facts.fct_entries "
-                    "WHERE month BETWEEN ? AND ? UNION SELECT month FROM meta.open_months WHERE month BETWEEN ? AND ? "
-                    "ON CONFLICT DO NOTHING", [first, last, first, last])
+        con.execute("INSERT INTO meta.unpublished_months SELECT DISTINCT month, now() FROM facts.fct_entries "
+                    "WHERE month BETWEEN ? AND ? UNION SELECT month, now() FROM meta.open_months WHERE month BETWEEN ? AND ? "
+                    "ON CONFLICT (month) DO UPDATE SET rebuilt_at = excluded.rebuilt_at", [first, last, first, last])
         # A closure's benefit lives in its reopening month: rebuilt entries it catches or counts as normal
         # put that month in the next publication's scorecard.
         con.execute(read_sql("bookkeeping/reopening_months_of_range.sql"), [first, last])

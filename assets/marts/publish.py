@@ -21,7 +21,6 @@ import duckdb
 from duckdb.sqltypes import VARCHAR
 
 from assets.marts.pseudonyms import pseudonym_macro_sql, redact
-from assets.partitions import listed_months
 from assets.resources import REPO_ROOT, read_sql
 from assets.specs import comment_statements, mart_names
 from assets.models import MONTH_MARTS
@@ -82,7 +81,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
     building = building_file(target, run_id)
     for mine in target.parent.glob(building.name + "*"):  # this run's own earlier attempt (a retried step)
         mine.unlink()
-    months = listed_months(con, "meta.unpublished_months")
+    months = rebuilds(con)
     con.execute(pseudonym_macro_sql(key))
     register_redaction(con, key)
     con.execute("ATTACH ? AS build", [str(building)])
@@ -101,6 +100,13 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
     return counts
 
 
+def rebuilds(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """The months rebuilt and not yet published, each with its rebuild (rebuilt_at in microseconds
+    since the epoch, as text: the same whatever the session's time zone; None if made before the column)."""
+    return dict(con.execute("SELECT month, CAST(epoch_us(rebuilt_at) AS VARCHAR) FROM meta.unpublished_months "
+                            "ORDER BY month").fetchall())
+
+
 def document(doc: duckdb.DuckDBPyConnection) -> None:
     """COMMENT ON every table and column of the analyst file, from the marts' specs (a column
     without a meaning fails the publication: tests/test_specs.py keeps that from happening)."""
@@ -110,21 +116,25 @@ def document(doc: duckdb.DuckDBPyConnection) -> None:
 
 
 def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> bool:
-    """Rename this run's built analyst file into place and forget the months it published (their
-    charts and reports are drawn from marts.published_runs.months_rebuilt). Concurrent runs (a
-    backfill's) may publish out of order: a build older than the one in place is dropped instead
+    """Rename this run's built analyst file into place and forget the month rebuilds it published
+    (marts.published_runs.month_rebuilds). A month rebuilt again since the build stays waiting for
+    the next publication: its scorecard rows are recomputed and its reports redrawn. Concurrent runs
+    (a backfill's) may publish out of order: a build older than the one in place is dropped instead
     (the newer one was built from a warehouse that already held everything this one did). Returns
     whether this build was published."""
     building = building_file(target, run_id)
     with duckdb.connect(str(building), read_only=True) as doc:
-        built_at, months = doc.execute("SELECT published_at, months_rebuilt FROM marts.published_runs "
+        built_at, months = doc.execute("SELECT published_at, month_rebuilds FROM marts.published_runs "
                                        "WHERE run_id = ?", [run_id]).fetchone()
     if built_at < _newest_publication(target):
         building.unlink()
         return False
     os.replace(building, target)
-    con.execute("DELETE FROM meta.unpublished_months WHERE month IN (SELECT unnest(?::VARCHAR[]))",
-                [json.loads(months or "[]")])
+    published = json.loads(months or "{}")
+    con.execute("DELETE FROM meta.unpublished_months AS u USING (SELECT unnest(?::VARCHAR[]) AS month, "
+                "unnest(?::VARCHAR[]) AS rebuild) AS p WHERE u.month = p.month "
+                "AND CAST(epoch_us(u.rebuilt_at) AS VARCHAR) IS NOT DISTINCT FROM p.rebuild",
+                [list(published), list(published.values())])
     return True
 
 
@@ -146,10 +156,10 @@ def register_redaction(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     con.create_function("redact_text", lambda text: redact(text, key), [VARCHAR], VARCHAR, null_handling="special")
 
 
-def _published_runs(con, target: Path, run_id: str, months: list[str], key: bytes) -> None:
+def _published_runs(con, target: Path, run_id: str, months: dict[str, str | None], key: bytes) -> None:
     """Carry the publication history over from the current file and add this run."""
     con.execute("CREATE TABLE build.marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
-                "input_files JSON, code_version VARCHAR, months_rebuilt JSON)")
+                "input_files JSON, code_version VARCHAR, months_rebuilt JSON, month_rebuilds JSON)")
     if target.exists():
         con.execute("ATTACH ? AS previous (READ_ONLY)", [str(target)])
         try:
@@ -163,7 +173,7 @@ def _published_runs(con, target: Path, run_id: str, months: list[str], key: byte
             con.execute("DETACH previous")
     inputs = con.execute("SELECT source, file_name, content_hash FROM meta.files WHERE status = 'loaded' "
                          "ORDER BY source, file_name, file_id").fetchall()
-    con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?, ?)", [
+    con.execute("INSERT INTO build.marts.published_runs VALUES (?, ?, ?, ?, ?, ?)", [
         run_id, datetime.now(timezone.utc),
         json.dumps([{"source": s, "file_name": redact(n, key), "content_hash": h} for s, n, h in inputs]),
-        code_version(), json.dumps(months)])
+        code_version(), json.dumps(list(months)), json.dumps(months)])

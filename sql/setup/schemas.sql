@@ -90,8 +90,11 @@ CREATE TABLE IF NOT EXISTS meta.open_months (
 
 -- Months rebuilt but not yet in a publication: their scorecard rows are recomputed and they are
 -- listed in the next publication (marts.published_runs.months_rebuilt), whose charts and reports
--- are then redrawn.
-CREATE TABLE IF NOT EXISTS meta.unpublished_months (month VARCHAR PRIMARY KEY);
+-- are then redrawn. rebuilt_at tells one rebuild of a month from the next: a publication forgets a
+-- month only if it holds that month's latest rebuild, and the reports record the rebuild they drew.
+CREATE TABLE IF NOT EXISTS meta.unpublished_months (month VARCHAR PRIMARY KEY, rebuilt_at TIMESTAMPTZ);
+-- Warehouses made before rebuilt_at: their waiting months count as rebuilt at an unknown time (NULL).
+ALTER TABLE meta.unpublished_months ADD COLUMN IF NOT EXISTS rebuilt_at TIMESTAMPTZ;
 
 -- The digest of this file and macros.sql as last applied (assets/resources.py Warehouse.session):
 -- a session applies them again only when the code's digest differs.

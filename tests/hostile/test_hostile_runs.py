@@ -14,7 +14,7 @@ import sys
 import duckdb
 import pytest
 
-from assets.resources import Warehouse
+from assets.resources import Warehouse, read_sql
 from landing_builders import ctpat, exam, good_entries, write_csv
 from pipelines.runner import run_lock
 
@@ -212,30 +212,59 @@ def test_the_readme_lists_every_setting_with_its_default():
             assert s.flag in rows[s.env], (s.env, rows[s.env])
 
 
+def _bookkeeping(rebuilt: dict[str, int]) -> duckdb.DuckDBPyConnection:
+    """A warehouse's meta.unpublished_months (from sql/setup/schemas.sql) holding these months, each
+    rebuilt at the given microsecond."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA meta")
+    con.execute(next(s for s in read_sql("setup/schemas.sql").split(";") if "TABLE IF NOT EXISTS meta.unpublished_months" in s))
+    for month, at in rebuilt.items():
+        con.execute("INSERT INTO meta.unpublished_months VALUES (?, make_timestamptz(?))", [month, at])
+    return con
+
+
+def _build(target, run_id: str, at, rebuilds: dict[str, int]) -> None:
+    """A built analyst file whose publication holds these month rebuilds (as build_marts records them)."""
+    import json
+
+    from assets.marts.publish import building_file
+
+    with duckdb.connect(str(building_file(target, run_id))) as doc:
+        doc.execute("CREATE SCHEMA marts; CREATE TABLE marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
+                    "input_files JSON, code_version VARCHAR, months_rebuilt JSON, month_rebuilds JSON)")
+        doc.execute("INSERT INTO marts.published_runs VALUES (?, ?, '[]', 'test', ?, ?)",
+                    [run_id, at, json.dumps(list(rebuilds)), json.dumps({m: str(v) for m, v in rebuilds.items()})])
+
+
 def test_an_older_build_never_replaces_a_newer_publication(tmp_path):
     """Concurrent backfill runs may reach `publication` out of order: the later build wins."""
-    import json
     from datetime import datetime, timedelta, timezone
 
     from assets.marts.publish import building_file, publish_building
 
     target = tmp_path / "analytics.duckdb"
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA meta; CREATE TABLE meta.unpublished_months (month VARCHAR)")
-    con.execute("INSERT INTO meta.unpublished_months VALUES ('2026-01'), ('2026-02')")
-
-    def build(run_id: str, at: datetime, months: list[str]) -> None:
-        with duckdb.connect(str(building_file(target, run_id))) as doc:
-            doc.execute("CREATE SCHEMA marts; CREATE TABLE marts.published_runs (run_id VARCHAR, "
-                        "published_at TIMESTAMPTZ, input_files JSON, code_version VARCHAR, months_rebuilt JSON)")
-            doc.execute("INSERT INTO marts.published_runs VALUES (?, ?, '[]', 'test', ?)", [run_id, at, json.dumps(months)])
-
+    con = _bookkeeping({"2026-01": 1000, "2026-02": 2000})
     now = datetime.now(timezone.utc)
-    build("older", now - timedelta(minutes=1), ["2026-01"])
-    build("newer", now, ["2026-01", "2026-02"])
+    _build(target, "older", now - timedelta(minutes=1), {"2026-01": 1000})
+    _build(target, "newer", now, {"2026-01": 1000, "2026-02": 2000})
     assert publish_building(con, target, "newer")
     assert not publish_building(con, target, "older")
     with duckdb.connect(str(target), read_only=True) as published:
         assert published.execute("SELECT run_id FROM marts.published_runs").fetchall() == [("newer",)]
     assert not building_file(target, "older").exists()
     assert con.execute("SELECT count(*) FROM meta.unpublished_months").fetchone()[0] == 0
+
+
+def test_a_month_rebuilt_again_after_a_build_waits_for_the_next_publication(tmp_path):
+    """A concurrent run may rebuild a month between another run's build and its publication: that
+    publication holds the older rebuild, so the month stays waiting (its scorecard rows recomputed,
+    its reports redrawn by the next publication) instead of being forgotten."""
+    from datetime import datetime, timezone
+
+    from assets.marts.publish import publish_building
+
+    target = tmp_path / "analytics.duckdb"
+    con = _bookkeeping({"2026-01": 1000, "2026-02": 5000})  # February rebuilt again (5000) after the build
+    _build(target, "run", datetime.now(timezone.utc), {"2026-01": 1000, "2026-02": 2000})
+    assert publish_building(con, target, "run")
+    assert con.execute("SELECT month, epoch_us(rebuilt_at) FROM meta.unpublished_months").fetchall() == [("2026-02", 5000)]
