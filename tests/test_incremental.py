@@ -149,3 +149,48 @@ def test_a_run_without_reports_leaves_the_months_it_rebuilt_to_the_next_run_that
     assert rebuilt_months(again) == [] and "not drawn" not in again.message
     assert reports["2026-01"].stat().st_mtime_ns != drawn["2026-01"]
     assert reports["2026-02"].stat().st_mtime_ns == drawn["2026-02"]
+
+
+def _analyst_file(path, publications: list[tuple[str, int, dict[str, str] | None]], months: list[str]):
+    """An analyst file holding the publications (run id, minute published, month -> rebuild; None:
+    a publication made before month_rebuilds, which names only months_rebuilt) and exam rates for `months`."""
+    import json
+
+    with duckdb.connect(str(path)) as doc:
+        doc.execute("CREATE SCHEMA marts; CREATE TABLE marts.published_runs (run_id VARCHAR, published_at TIMESTAMPTZ, "
+                    "input_files JSON, code_version VARCHAR, months_rebuilt JSON, month_rebuilds JSON)")
+        for run_id, minute, rebuilds in publications:
+            doc.execute("INSERT INTO marts.published_runs VALUES (?, TIMESTAMPTZ '2026-12-01 00:00Z' + to_minutes(?), "
+                        "'[]', 'test', ?, ?)", [run_id, minute, json.dumps(sorted(rebuilds or months)),
+                                                None if rebuilds is None else json.dumps(rebuilds)])
+        doc.execute("CREATE TABLE marts.exam_rates AS SELECT unnest(?::VARCHAR[]) AS month", [months])
+
+
+def test_a_month_is_redrawn_only_for_a_rebuild_its_reports_do_not_hold(tmp_path):
+    """Concurrent runs of a backfill each build an analyst file listing every month rebuilt and not yet
+    published: a month that another run's publication already drew from the same rebuild is not drawn
+    again; a month rebuilt since is. The reports folder's marker records each month's rebuild."""
+    import json
+
+    from assets.reports.assets import REPORTS_MARKER, mark_drawn, months_waiting
+
+    months = ["2026-01", "2026-02", "2026-03"]
+    reports = tmp_path / "reports"
+    first = {"2026-01": "10", "2026-02": "20", "2026-03": "30"}
+    _analyst_file(tmp_path / "a.duckdb", [("a", 1, first)], months)
+    assert months_waiting(tmp_path / "a.duckdb", reports) == (months, first)  # nothing drawn yet: every month
+    mark_drawn(reports / REPORTS_MARKER, first)
+
+    # Built while "a" was unpublished: it lists all three months; only March was rebuilt since.
+    later = {**first, "2026-03": "31"}
+    _analyst_file(tmp_path / "b.duckdb", [("b", 2, later)], months)
+    assert months_waiting(tmp_path / "b.duckdb", reports) == (["2026-03"], later)
+    _analyst_file(tmp_path / "c.duckdb", [("a", 1, first), ("c", 3, {"2026-02": "20"})], months)
+    assert months_waiting(tmp_path / "c.duckdb", reports) == ([], first)
+
+    # A marker written before month rebuilds lists the publications drawn; publications before
+    # month_rebuilds stand for their months' rebuild.
+    _analyst_file(tmp_path / "d.duckdb", [("old", 1, None), ("e", 2, {"2026-02": "21"})], months)
+    (reports / REPORTS_MARKER).write_text(json.dumps(["old"]))
+    assert months_waiting(tmp_path / "d.duckdb", reports) == (
+        ["2026-02"], {"2026-01": "run old", "2026-02": "21", "2026-03": "run old"})

@@ -3,9 +3,10 @@ pipelines.step_modules preloaded): every warehouse writer waits for the one slot
 pool (pipelines/dagster.yaml), so parallel steps, and parallel runs of a backfill, never collide on
 DuckDB's single-writer lock."""
 
-import os
-import shutil
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.reports.assets import REPORTS_MARKER, months_waiting
 from assets.resources import Warehouse
 from conftest import TEST_KEY
 from pipelines.sample_data import generate
@@ -65,6 +67,14 @@ def test_multiprocess_ingest_then_a_backfill_of_several_months(tmp_path):
     assert built == (staged, len(months))
     with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
         assert con.execute("SELECT sum(entries) FROM marts.exam_rates").fetchall()[0][0] == staged
+    # Each run's build listed every month rebuilt and unpublished; whichever runs drew a month, the
+    # reports in place hold every month's rebuild as the published file does, and no month waits.
+    assert months_waiting(tmp_path / "a.duckdb", tmp_path / "reports")[0] == []
+    marker = json.loads((tmp_path / "reports" / REPORTS_MARKER).read_text())["months"]
+    assert sorted(marker) == months and all((tmp_path / "reports" / m / f"ctpat_report_{m}.pdf").exists() for m in months)
+    # ... and they were not drawn by every run (before month rebuilds, each run drew all six months).
+    drawn = [m for log in logs for line in re.findall(r"reports for (\d{4}-\d\d(?:, \d{4}-\d\d)*)", log) for m in line.split(", ")]
+    assert set(drawn) == set(months) and len(drawn) < len(ranges) * len(months), drawn
 
 
 # A job whose module, preloaded by the forkserver after pipelines.step_modules, writes the modules the

@@ -16,6 +16,7 @@ while its first worker starts.
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,28 +46,46 @@ def drawing(settings: PipelineSettings, run_id: str) -> Drawing:
     return Drawing(Path(settings.analytics), reports, reports)
 
 
-def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], list[str]]:
-    """The months with exam rates (the months a report can be drawn for) that publications not drawn
-    yet rebuilt, every one when nothing was drawn into `reports` before; and every publication's run
-    id. The marker file lists the publications already drawn, so a run that stopped before drawing
-    leaves its months to the next one."""
+def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], dict[str, str]]:
+    """The months with exam rates (the months a report can be drawn for) whose rebuild in `analytics`
+    is not the one drawn into `reports` (every one when nothing was drawn there before); and the
+    rebuild of every month drawn once they are. A run that stopped before drawing leaves its months to
+    the next one; a month that a concurrent run's publication already drew from the same rebuild is
+    not drawn again."""
     with duckdb.connect(str(analytics), read_only=True) as con:
-        publications = con.execute("SELECT run_id, CAST(months_rebuilt AS VARCHAR) FROM marts.published_runs").fetchall()
+        found = con.execute("SELECT * FROM marts.published_runs ORDER BY published_at")
+        publications = [dict(zip([c[0] for c in found.description], row)) for row in found.fetchall()]
         with_rates = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
-    runs = [run for run, _ in publications]
+    held = month_rebuilds(publications)
     marker = reports / REPORTS_MARKER
-    if not marker.exists():
-        return with_rates, runs
-    drawn = set(json.loads(marker.read_text()))
-    rebuilt = {m for run, months in publications if run not in drawn for m in json.loads(months or "[]")}
-    return [m for m in with_rates if m in rebuilt], runs
+    drawn = drawn_rebuilds(json.loads(marker.read_text()), publications) if marker.exists() else {}
+    waiting = [m for m in with_rates if not marker.exists() or (m in held and drawn.get(m) != held[m])]
+    return waiting, {**drawn, **{m: held[m] for m in waiting if m in held}}
 
 
-def mark_drawn(marker: Path, publications: list[str]) -> None:
-    write_text(marker, json.dumps(publications))
+def month_rebuilds(publications: list[dict]) -> dict[str, str]:
+    """Each month's rebuild in the file: the one the newest publication that rebuilt it names
+    (publications before month_rebuilds name none: their run stands for it)."""
+    held = {}
+    for p in publications:  # oldest first
+        named = json.loads(p.get("month_rebuilds") or "{}")
+        held.update({m: named.get(m) or f"run {p['run_id']}" for m in json.loads(p["months_rebuilt"] or "[]")})
+    return held
 
 
-REPORTS_MARKER = ".monthly_reports_written.json"  # the publications whose months are drawn
+def drawn_rebuilds(marker: dict | list, publications: list[dict]) -> dict[str, str]:
+    """The month rebuilds the reports folder holds. Markers written before month rebuilds list the
+    publications drawn instead: their months' rebuilds as those publications held them."""
+    if isinstance(marker, dict):
+        return marker["months"]
+    return month_rebuilds([p for p in publications if p["run_id"] in set(marker)])
+
+
+def mark_drawn(marker: Path, rebuilds: dict[str, str]) -> None:
+    write_text(marker, json.dumps({"months": rebuilds}, sort_keys=True))
+
+
+REPORTS_MARKER = ".monthly_reports_written.json"  # the month rebuilds drawn ({"months": {month: rebuild}})
 
 
 class ReportConfig(dg.Config):
@@ -97,7 +116,9 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
     reports were last drawn, and the border-wait charts."""
     d = drawing(settings, context.run_id)
     border, reports = (spec.key in context.selected_asset_keys for spec in (BORDER_WAIT_CHARTS, MONTHLY_REPORT))
-    months, publications = _months_to_draw(config, d) if reports else ([], [])
+    if reports and not config.month:
+        _await_drawn_publications(context, d.published)
+    months, rebuilds = _months_to_draw(config, d) if reports else ([], {})
     tasks = [task("assets.reports.report:build_monthly_report", d.marts, d.out, month) for month in months]
     if border:  # last: the one drawing shorter than a month, it fills the end
         tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out))
@@ -107,19 +128,42 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
             "charts": len(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
     if reports:
         if not config.month:
-            mark_drawn(d.out / REPORTS_MARKER, publications)
-        context.log.info(f"reports for {', '.join(months)}")
+            mark_drawn(d.out / REPORTS_MARKER, rebuilds)
+        context.log.info(f"reports for {', '.join(months)}" if months else
+                         "no month's reports to draw: the reports in place hold every month's rebuild")
         written = drawn[:len(months)]
         yield dg.MaterializeResult(asset_key=MONTHLY_REPORT.key, metadata={
             "months": ", ".join(months), "pdf_pages": sum(pages for _, _, pages in written),
             "latest_html": str(written[-1][1]) if written else "none"})
 
 
-def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], list[str]]:
-    """config.month; or the months waiting to be drawn, and every publication's run id (recorded as
-    drawn once they are)."""
+# Longer than a publication waiting for the warehouse slot behind a month's step usually takes, shorter
+# than drawing a backfill's months again.
+AWAIT_PUBLICATIONS_SECONDS = 60.0
+
+
+def _await_drawn_publications(context: dg.AssetExecutionContext, reports: Path) -> None:
+    """Wait, for at most AWAIT_PUBLICATIONS_SECONDS, until the concurrent runs that finished drawing
+    have published: a backfill's runs build the same month rebuilds, and what the first publishes
+    need not be drawn again (months_waiting). A publication needs the warehouse slot, never the
+    reports slot this step holds, so the wait cannot deadlock; a run that failed ends the wait."""
+    started = time.monotonic()
+    while pending := [f.parent.name.removeprefix(".publishing-") for f in reports.glob(".publishing-*/" + REPORTS_MARKER)
+                      if f.parent != staging_folder(reports, context.run_id)
+                      and running(context, f.parent.name.removeprefix(".publishing-"))]:
+        if time.monotonic() - started > AWAIT_PUBLICATIONS_SECONDS:
+            context.log.info(f"drawing without waiting longer for the publication of run(s) {', '.join(pending)}")
+            return
+        time.sleep(0.25)
+    if time.monotonic() - started > 0.25:
+        context.log.info(f"waited {time.monotonic() - started:.1f} s for concurrent runs' drawn publications")
+
+
+def _months_to_draw(config: ReportConfig, d: Drawing) -> tuple[list[str], dict[str, str]]:
+    """config.month; or the months waiting to be drawn, and the month rebuilds the reports hold once
+    they are."""
     if config.month:
-        return [config.month], []
+        return [config.month], {}
     return months_waiting(d.marts, d.published)
 
 
