@@ -1,13 +1,14 @@
 """The instance's event log (pipelines/event_log.py): Dagster's SQLite storage with its databases reached
 through connections that stay open. The events land where Dagster's own storage puts them, another
 process and the UI's live view of a run see each one as soon as it is stored, a forked child opens its
-own connections, a step refused a pool's slot is told to ask again soon, and a run with no step
-running waits for a slot asleep."""
+own connections, a step refused a pool's slot is told to ask again soon, a run with no step
+running waits for a slot asleep, and a multiprocess run's forkserver starts while it waits."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -167,6 +168,36 @@ def test_a_run_without_a_slot_waits_in_its_claim_and_takes_the_slot_as_it_is_fre
     claimed = long.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams")
     release.join()
     assert claimed.is_claimed and 0.4 < time.monotonic() - started < 30
+
+
+# A process claiming a slot, as the executor of a run would: with Dagster's multiprocess forkserver
+# preload set (argv[2] == "multiprocess") or not (an in-process run). It prints its forkserver children.
+CLAIMING = """
+import multiprocessing, os, sys
+from pathlib import Path
+from pipelines.event_log import PooledSqliteEventLogStorage
+
+storage = PooledSqliteEventLogStorage(sys.argv[1], claim_retry_seconds=0.1)
+storage.set_concurrency_slots("duckdb_warehouse", 1)
+assert storage.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries").is_claimed
+if sys.argv[2] == "multiprocess":
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["dagster._core.executor.multiprocess", "json"])
+assert not storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
+children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "stat").exists()
+            and (p / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+print(sum("multiprocessing.forkserver" in (p / "cmdline").read_text() for p in children))
+"""
+
+
+@pytest.mark.parametrize("executor, forkservers", [("multiprocess", 1), ("in_process", 0)])
+def test_a_multiprocess_run_starts_its_forkserver_while_its_claim_waits(tmp_path, executor, forkservers):
+    """The forkserver imports the preload (pipelines.step_modules: about 5 s) before the first step's
+    process can start: started at the run's first claim, it does so while the run waits for the slot,
+    not while its first step holds the slot idle. A run of the in-process executor starts none."""
+    found = subprocess.run([sys.executable, "-c", CLAIMING, str(tmp_path), executor], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert found.returncode == 0, found.stderr
+    assert int(found.stdout) == forkservers
 
 
 @dg.asset(pool="duckdb_warehouse")
