@@ -1,4 +1,6 @@
-"""Bad input gets a clear answer and loses nothing: reason codes, conservation, failed files, the gate."""
+"""Bad input gets a clear answer and loses nothing: reason codes, conservation, failed files, the gate.
+The runs publish without drawing (draw=False, the CLI's --no-reports): these tests read the marts; the
+reports' data-quality pages are tested in test_report.py."""
 
 import gzip
 import os
@@ -49,12 +51,12 @@ def one_row_per_reason(paths):
 
 def test_every_reason_code_is_given_once_and_conservation_holds(one_row_per_reason):
     paths = one_row_per_reason
-    blocked = paths.run(max_reject_share=1.0)
+    blocked = paths.run(draw=False, max_reject_share=1.0)
     # The CTPAT export is all or nothing: one bad row blocks it whatever the threshold.
     assert blocked.exit_code == 2 and "ctpat_2026-02-01.csv" in blocked.message
     assert not paths.analytics.exists()
 
-    outcome = paths.run(max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"])
+    outcome = paths.run(draw=False, max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"])
     assert outcome.exit_code == 0, outcome.message
     got = rejections(paths)
     expected = {("entries", code): 1 for code in ENTRY_DEFECTS}
@@ -94,9 +96,9 @@ def test_every_reason_code_is_given_once_and_conservation_holds(one_row_per_reas
 
 def test_pending_exam_joins_when_its_entry_arrives(one_row_per_reason):
     paths = one_row_per_reason
-    assert paths.run(max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"]).exit_code == 0
+    assert paths.run(draw=False, max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"]).exit_code == 0
     write_csv(paths.landing / "entries" / "entries_2026-04.csv", [entry(999, arrival_at="2026-03-02T09:00:00-06:00")])
-    assert paths.run(max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"]).exit_code == 0
+    assert paths.run(draw=False, max_reject_share=1.0, accept=["ctpat_2026-02-01.csv"]).exit_code == 0
     files = audit(paths)
     assert files["exams_2026-03.csv.gz"]["rows_pending"] == 0
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
@@ -121,7 +123,7 @@ def test_unreadable_and_incomplete_files_fail_without_stopping_the_run(paths):
     (entries_dir / "entries_h.csv.part").write_text("half-written")
     write_csv(paths.landing / "ctpat" / "ctpat.csv", [ctpat("12-3456789AB")])
 
-    outcome = paths.run(max_reject_share=1.0)
+    outcome = paths.run(draw=False, max_reject_share=1.0)
     assert outcome.exit_code == 0, outcome.message
     files = audit(paths)
     assert "entries_h.csv.part" not in files
@@ -147,7 +149,7 @@ def published_good(tmp_path_factory):
         write_csv(paths.landing / "entries" / "entries_2026-03.csv", good_entries(range(1, 41)))
         write_csv(paths.landing / "exams" / "exams_2026-03.csv", [exam("X001", 1)])
         write_csv(paths.landing / "ctpat" / "ctpat.csv", [ctpat("12-3456789AB")])
-        assert paths.run().exit_code == 0
+        assert paths.run(draw=False).exit_code == 0
     return paths.root
 
 
@@ -178,11 +180,11 @@ def test_a_delivery_over_the_threshold_blocks_and_leaves_the_marts_untouched(goo
     # The block is recorded, and the file keeps blocking later runs.
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("SELECT status FROM meta.files WHERE file_name = 'entries_2026-04.csv'").fetchone() == ("blocked",)
-    assert paths.run().exit_code == 2
+    assert paths.run(draw=False).exit_code == 2
     assert paths.analytics.read_bytes() == before
 
     # A higher threshold for this run lets it through; so does accepting it by name.
-    assert paths.run(max_reject_share=0.10).exit_code == 0
+    assert paths.run(draw=False, max_reject_share=0.10).exit_code == 0
     assert analytics_tables(paths.analytics) != tables_before
 
 
@@ -191,11 +193,11 @@ def test_a_blocked_file_stops_blocking_once_replaced_or_removed(good):
     paths = good
     bad_path = write_csv(paths.landing / "entries" / "entries_2026-04.csv",
                          [entry(200, port_code="9999")] + good_entries(range(300, 305)))
-    assert paths.run().exit_code == 2
+    assert paths.run(draw=False).exit_code == 2
     bad_path.unlink()
-    assert paths.run().exit_code == 0
+    assert paths.run(draw=False).exit_code == 0
     write_csv(paths.landing / "entries" / "entries_2026-04.csv", good_entries(range(300, 305)))  # the fix
-    assert paths.run().exit_code == 0
+    assert paths.run(draw=False).exit_code == 0
     files = audit(paths)
     assert files["entries_2026-04.csv"]["status"] == "loaded"
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
