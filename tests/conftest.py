@@ -47,15 +47,16 @@ class Paths:
 
 
 # Seconds each module took on two cores with two workers (`pytest -v --durations=0`, setup, call and
-# teardown summed per module; 2026-12-06 at 846f9fb). A scheduling hint only: a stale figure costs
+# teardown summed per module; 2026-12-06 at 11d0d66). A scheduling hint only: a stale figure costs
 # balance, never a test.
 MODULE_SECONDS = {
-    "test_multiprocess": 124, "test_bad_input": 122, "test_incremental": 116, "test_hostile_runs": 109,
-    "test_disruptions": 91, "test_end_to_end": 72, "test_concurrent_readers": 64, "test_report": 57,
-    "test_scorecard": 49, "test_instance": 39, "test_bwt": 38, "test_automation": 37, "test_webserver": 27,
-    "test_statistics": 26, "test_hostile_corpus": 21, "test_event_log": 14, "test_definitions": 12,
-    "test_notebook": 10, "test_ingest_files": 9, "test_specs": 9, "test_workers": 5, "test_rules": 4,
-    "test_generator": 3, "test_quality_gx": 2, "test_warehouse": 0.3, "test_claims": 0.1, "test_contract": 0.1,
+    "test_incremental": 116, "test_hostile_runs": 110, "test_bad_input": 99, "test_multiprocess": 91,
+    "test_disruptions": 79, "test_end_to_end": 75, "test_scorecard": 58, "test_report": 55,
+    "test_concurrent_readers": 55, "test_instance": 40, "test_bwt": 40, "test_automation": 32,
+    "test_statistics": 27, "test_webserver": 26, "test_hostile_corpus": 21, "test_event_log": 18,
+    "test_definitions": 12, "test_notebook": 10, "test_ingest_files": 10, "test_specs": 8, "test_workers": 5,
+    "test_rules": 4, "test_generator": 2, "test_quality_gx": 2, "test_warehouse": 0.4, "test_claims": 0.1,
+    "test_contract": 0.1,
 }
 
 
