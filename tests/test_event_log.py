@@ -183,9 +183,16 @@ assert storage.claim_concurrency_slot("duckdb_warehouse", "run_a", "stg_entries"
 if sys.argv[2] == "multiprocess":
     multiprocessing.get_context("forkserver").set_forkserver_preload(["dagster._core.executor.multiprocess", "json"])
 assert not storage.claim_concurrency_slot("duckdb_warehouse", "run_b", "stg_exams").is_claimed
-children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "stat").exists()
-            and (p / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
-print(sum("multiprocessing.forkserver" in (p / "cmdline").read_text() for p in children))
+
+def command_of_child(proc):  # other processes come and go while /proc is read
+    try:
+        parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        return (proc / "cmdline").read_text() if parent == str(os.getpid()) else ""
+    except OSError:
+        return ""
+
+commands = [command_of_child(p) for p in Path("/proc").iterdir() if p.name.isdigit()]
+print(sum(c.startswith(sys.executable) and "forkserver import main" in c for c in commands))
 """
 
 
