@@ -196,3 +196,8 @@ def test_a_month_is_redrawn_only_for_a_rebuild_its_reports_do_not_hold(tmp_path)
     (reports / REPORTS_MARKER).write_text(json.dumps(["old"]))
     assert months_waiting(tmp_path / "d.duckdb", reports) == (
         ["2026-02"], {"2026-01": "run old", "2026-02": "21", "2026-03": "run old"})
+    # An analyst file published before the column (a redraw from the UI reads the published file).
+    with duckdb.connect(str(tmp_path / "d.duckdb")) as doc:
+        doc.execute("DELETE FROM marts.published_runs WHERE run_id = 'e'; ALTER TABLE marts.published_runs DROP month_rebuilds")
+    assert months_waiting(tmp_path / "d.duckdb", reports) == ([], {"2026-01": "run old", "2026-02": "run old",
+                                                                    "2026-03": "run old"})
