@@ -26,7 +26,7 @@ import duckdb
 from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
-                                  write_text)
+                                  staging_folders, write_text)
 from assets.reports.workers import draw_each, task
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
@@ -153,9 +153,8 @@ def _await_drawn_publications(context: dg.AssetExecutionContext, reports: Path) 
     need not be drawn again (months_waiting). A publication needs the warehouse slot, never the
     reports slot this step holds, so the wait cannot deadlock; a run that failed ends the wait."""
     started = time.monotonic()
-    while pending := [f.parent.name.removeprefix(".publishing-") for f in reports.glob(".publishing-*/" + REPORTS_MARKER)
-                      if f.parent != staging_folder(reports, context.run_id)
-                      and running(context, f.parent.name.removeprefix(".publishing-"))]:
+    while pending := [run_id for run_id, folder in staging_folders(reports).items()
+                      if run_id != context.run_id and (folder / REPORTS_MARKER).exists() and running(context, run_id)]:
         if time.monotonic() - started > AWAIT_PUBLICATIONS_SECONDS:
             context.log.info(f"drawing without waiting longer for the publication of run(s) {', '.join(pending)}")
             return

@@ -45,10 +45,19 @@ def write_text(path: Path, text: str) -> None:
         partial.write_text(text)
 
 
+STAGING_PREFIX = ".publishing-"
+
+
 def staging_folder(reports: Path, run_id: str) -> Path:
     """Where a run draws its charts and reports before `publication` moves them into `reports`
     (inside it: the same file system, so each move is a rename)."""
-    return reports / f".publishing-{run_id}"
+    return reports / f"{STAGING_PREFIX}{run_id}"
+
+
+def staging_folders(reports: Path) -> dict[str, Path]:
+    """Every run's staging folder in `reports`, by run id (a symbolic link is nobody's)."""
+    return {folder.name.removeprefix(STAGING_PREFIX): folder for folder in reports.glob(STAGING_PREFIX + "*")
+            if folder.is_dir() and not folder.is_symlink()}
 
 
 def clear_leftovers(reports: Path, running: Callable[[str], bool]) -> None:
@@ -56,8 +65,8 @@ def clear_leftovers(reports: Path, running: Callable[[str], bool]) -> None:
     `.partial` files outside staging folders whose writer is no longer alive (its pid is in the name)."""
     if not reports.is_dir():
         return
-    for folder in reports.glob(".publishing-*"):
-        if folder.is_dir() and not folder.is_symlink() and not running(folder.name.removeprefix(".publishing-")):
+    for run_id, folder in staging_folders(reports).items():
+        if not running(run_id):
             shutil.rmtree(folder, ignore_errors=True)
     for partial in [*reports.glob(".*.partial.*"), *reports.glob("[!.]*/.*.partial.*")]:
         pid = partial.name.split(".partial")[0].rsplit(".", 1)[-1]
