@@ -54,8 +54,8 @@ def run_pipeline(verbose: bool = False, accept: list[str] | None = None, draw: b
     publishes; a publication run alone if no month is open (pipelines/planner.py). One run at a time per
     warehouse (run_lock); any setting that cannot be used ends it before it starts (exit 1).
     With draw=False (--no-reports) the runs publish the marts without drawing the charts and reports:
-    the months they rebuilt are drawn by the next run that draws (the reports' marker lists the
-    publications drawn, assets/reports/assets.py)."""
+    the months they rebuilt are drawn by the next run that draws (the reports' marker records the
+    rebuild of each month drawn, assets/reports/assets.py)."""
     try:
         resources = resources_from_env(accept=accept, **overrides)
         settings = resources["settings"]

@@ -124,13 +124,13 @@ def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) 
     whether this build was published."""
     building = building_file(target, run_id)
     with duckdb.connect(str(building), read_only=True) as doc:
-        built_at, months = doc.execute("SELECT published_at, month_rebuilds FROM marts.published_runs "
-                                       "WHERE run_id = ?", [run_id]).fetchone()
+        built_at, rebuilt = doc.execute("SELECT published_at, month_rebuilds FROM marts.published_runs "
+                                        "WHERE run_id = ?", [run_id]).fetchone()
     if built_at < _newest_publication(target):
         building.unlink()
         return False
     os.replace(building, target)
-    published = json.loads(months or "{}")
+    published = json.loads(rebuilt or "{}")
     con.execute("DELETE FROM meta.unpublished_months AS u USING (SELECT unnest(?::VARCHAR[]) AS month, "
                 "unnest(?::VARCHAR[]) AS rebuild) AS p WHERE u.month = p.month "
                 "AND CAST(epoch_us(u.rebuilt_at) AS VARCHAR) IS NOT DISTINCT FROM p.rebuild",

@@ -53,19 +53,18 @@ def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], dict[str,
     the next one; a month that a concurrent run's publication already drew from the same rebuild is
     not drawn again."""
     with duckdb.connect(str(analytics), read_only=True) as con:
-        # Not input_files: every publication lists every file loaded so far.
-        rebuilds = "month_rebuilds" if con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'published_runs' "
-            "AND column_name = 'month_rebuilds'").fetchone()[0] else "NULL"  # a file published before the column
-        found = con.execute(f"SELECT run_id, months_rebuilt, {rebuilds} AS month_rebuilds FROM marts.published_runs "
-                            "ORDER BY published_at")
-        publications = [dict(zip(("run_id", "months_rebuilt", "month_rebuilds"), row)) for row in found.fetchall()]
+        # Not input_files: every publication lists every file loaded so far. By name: a file published
+        # before month_rebuilds has no such column.
+        found = con.execute("SELECT * EXCLUDE (input_files) FROM marts.published_runs ORDER BY published_at")
+        publications = [dict(zip([c[0] for c in found.description], row)) for row in found.fetchall()]
         with_rates = [r[0] for r in con.execute("SELECT DISTINCT month FROM marts.exam_rates ORDER BY 1").fetchall()]
     held = month_rebuilds(publications)
     marker = reports / REPORTS_MARKER
-    drawn = drawn_rebuilds(json.loads(marker.read_text()), publications) if marker.exists() else {}
-    waiting = [m for m in with_rates if not marker.exists() or (m in held and drawn.get(m) != held[m])]
-    return waiting, {**drawn, **{m: held[m] for m in waiting if m in held}}
+    if not marker.exists():  # nothing drawn there yet: every month
+        return with_rates, {m: held[m] for m in with_rates if m in held}
+    drawn = drawn_rebuilds(json.loads(marker.read_text()), publications)
+    waiting = [m for m in with_rates if m in held and drawn.get(m) != held[m]]
+    return waiting, {**drawn, **{m: held[m] for m in waiting}}
 
 
 def month_rebuilds(publications: list[dict]) -> dict[str, str]:
@@ -73,7 +72,7 @@ def month_rebuilds(publications: list[dict]) -> dict[str, str]:
     (publications before month_rebuilds name none: their run stands for it)."""
     held = {}
     for p in publications:  # oldest first
-        named = json.loads(p["month_rebuilds"] or "{}")
+        named = json.loads(p.get("month_rebuilds") or "{}")
         held.update({m: named.get(m) or f"run {p['run_id']}" for m in json.loads(p["months_rebuilt"] or "[]")})
     return held
 
