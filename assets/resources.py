@@ -96,18 +96,26 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.path).with_name(Path(self.path).name + ".writer")
 
     def connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the file (a DuckDB instance started for it): for a look at the
+        file outside a run. The pipeline's steps use session()."""
+        with self._owner_only():
+            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit})
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+    @contextlib.contextmanager
+    def _owner_only(self) -> Iterator[None]:
+        """Creating or opening the file: it holds raw importer numbers, so it is readable by its owner
+        only (a file made before this rule is tightened)."""
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # It holds raw importer numbers: readable by its owner only (a file made before this rule is tightened).
         if path.exists() and path.stat().st_mode & 0o077:
             path.chmod(0o600)
         old = os.umask(0o077)
         try:
-            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit})
+            yield
         finally:
             os.umask(old)
-        con.execute("SET TimeZone = 'UTC'")
-        return con
 
     @contextlib.contextmanager
     def writer_turn(self) -> Iterator[None]:
@@ -127,14 +135,71 @@ class Warehouse(dg.ConfigurableResource):
     @contextlib.contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with the schemas, bookkeeping tables and macros in place
-        (apply_setup), once no other process has one (writer_turn)."""
+        (apply_setup), once no other process has one (writer_turn). The file is attached to this
+        process's DuckDB instance (process_instance) and detached again at the end, which releases
+        it for other processes as closing a connection of its own did."""
         with self.writer_turn():
-            con = self.connect()
+            con = process_instance(self.path, self.memory_limit).cursor()
             try:
+                with self._owner_only():
+                    con.execute(f"ATTACH ? AS {SESSION_DATABASE}", [self.path])
+                con.execute(f"USE {SESSION_DATABASE}")
+                con.execute("SET TimeZone = 'UTC'")
                 apply_setup(con)
                 yield con
             finally:
-                con.close()
+                _detach(con)
+
+
+# The name a session's connection knows the warehouse file by (its default database).
+SESSION_DATABASE = "warehouse"
+# This process's DuckDB instance, which sessions attach the warehouse file to, and what it was made
+# for. Starting an instance registers DuckDB's built-in functions and closing it frees them again:
+# 20-24 ms on this machine (perf: CatalogEntryMap, malloc and free), paid by each of a run's ~36
+# sessions while every session opened the file in an instance of its own. Attaching the file to a
+# live instance and detaching it costs about 4 ms (docs/scaling-history.md, twenty-third round).
+_instance: tuple[tuple, duckdb.DuckDBPyConnection] | None = None
+# Instances a forked child inherited: never closed there (their threads live in the parent only).
+_inherited: list[duckdb.DuckDBPyConnection] = []
+
+
+def process_instance(path: str, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB instance for the warehouse at path, with the settings a
+    connection to the file itself would have had: the memory ceiling, and spilling into the folder
+    beside the file. Made again for another warehouse or memory ceiling, or in a forked child."""
+    global _instance
+    key = (os.getpid(), path, memory_limit)
+    if _instance is not None and _instance[0] == key:
+        return _instance[1]
+    close_process_instance()
+    _instance = (key, duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": path + ".tmp"}))
+    return _instance[1]
+
+
+def close_process_instance() -> None:
+    global _instance
+    if _instance is not None:
+        (pid, _, _), con = _instance
+        _instance = None
+        if pid == os.getpid():
+            con.close()
+        else:
+            _inherited.append(con)
+
+
+def _detach(con: duckdb.DuckDBPyConnection) -> None:
+    """End a session as closing the file's own connection did: a transaction left open is rolled
+    back, and detaching closes the file, which checkpoints its write-ahead log and releases it. If
+    the instance cannot (DuckDB invalidates an instance after a fatal error), closing the instance
+    releases the file."""
+    try:
+        with contextlib.suppress(duckdb.TransactionException):  # no transaction open
+            con.execute("ROLLBACK")
+        con.execute("USE memory")
+        con.execute(f"DETACH DATABASE IF EXISTS {SESSION_DATABASE}")
+        con.close()
+    except duckdb.Error:
+        close_process_instance()
 
 
 class PipelineSettings(dg.ConfigurableResource):

@@ -50,3 +50,40 @@ def test_an_older_warehouse_s_waiting_months_gain_their_rebuild_column(tmp_path)
         con.execute("UPDATE meta.setup_applied SET digest = 'older'")
     with warehouse.session() as con:
         assert con.execute("SELECT * FROM meta.unpublished_months").fetchall() == [("2026-01", None)]
+
+
+def test_sessions_share_the_process_s_instance_and_leave_the_file_as_a_closed_connection_did(tmp_path):
+    """A session attaches the file to this process's DuckDB instance and detaches it at the end
+    (assets/resources.py process_instance): the next session reuses the instance, another process can
+    open the file at once, a transaction left open is rolled back, the log is checkpointed, and
+    nothing a session made for itself (its temporary objects, its time zone) reaches the next one."""
+    import subprocess
+    import sys
+
+    import duckdb
+    import pytest
+
+    from assets.resources import process_instance
+
+    path = tmp_path / "w.duckdb"
+    warehouse = Warehouse(path=str(path))
+    with warehouse.session() as con:
+        con.execute("CREATE TABLE main.t AS SELECT 1 AS x")
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        con.execute("SET TimeZone = 'America/Chicago'")
+    instance = process_instance(str(path), warehouse.memory_limit)
+    assert not path.with_name(path.name + ".wal").exists()  # checkpointed, as a closing connection did
+    # Another process opens the file read-write while this one keeps its instance.
+    other = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('INSERT INTO main.t VALUES (2)')"
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True, timeout=60)
+    with pytest.raises(RuntimeError):
+        with warehouse.session() as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("INSERT INTO main.t VALUES (3)")
+            raise RuntimeError("a step failing half-way")
+    with warehouse.session() as con:
+        assert process_instance(str(path), warehouse.memory_limit) is instance  # not started again
+        assert con.execute("SELECT list(x ORDER BY x) FROM main.t").fetchone()[0] == [1, 2]
+        assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "UTC"
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM scratch")

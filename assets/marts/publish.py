@@ -8,13 +8,14 @@ never a mix; a reader already connected keeps the old file (its inode) until it 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -83,7 +84,16 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
         mine.unlink()
     months = rebuilds(con)
     con.execute(pseudonym_macro_sql(key))
-    register_redaction(con, key)
+    with redaction(con, key):
+        counts = _build(con, building, target, run_id, months, key)
+    with duckdb.connect(str(building)) as doc:
+        document(doc)
+    return counts
+
+
+def _build(con: duckdb.DuckDBPyConnection, building: Path, target: Path, run_id: str, months: dict[str, str | None],
+           key: bytes) -> dict[str, tuple[int, list]]:
+    """The marts and the publication history, written into the building file attached as `build`."""
     con.execute("ATTACH ? AS build", [str(building)])
     try:
         con.execute("CREATE SCHEMA build.marts")
@@ -95,8 +105,6 @@ def build_marts(con: duckdb.DuckDBPyConnection, target: Path, key: bytes, run_id
         con.execute("CHECKPOINT build")
     finally:
         con.execute("DETACH build")
-    with duckdb.connect(str(building)) as doc:
-        document(doc)
     return counts
 
 
@@ -147,13 +155,17 @@ def _newest_publication(target: Path) -> datetime:
     return newest or datetime.min.replace(tzinfo=timezone.utc)
 
 
-def register_redaction(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """redact_text(s): s with every importer number replaced by its pseudonym (for file names)."""
-    try:
-        con.remove_function("redact_text")
-    except duckdb.Error:
-        pass
+@contextlib.contextmanager
+def redaction(con: duckdb.DuckDBPyConnection, key: bytes) -> Iterator[None]:
+    """redact_text(s) while the block runs: s with every importer number replaced by its pseudonym
+    (for file names). A Python function lives in the DuckDB instance, which outlives the session's
+    connection (assets/resources.py process_instance), and calling it once the connection that
+    registered it is closed crashes the process: it is removed on leaving."""
     con.create_function("redact_text", lambda text: redact(text, key), [VARCHAR], VARCHAR, null_handling="special")
+    try:
+        yield
+    finally:
+        con.remove_function("redact_text")
 
 
 def _published_runs(con, target: Path, run_id: str, months: dict[str, str | None], key: bytes) -> None:
