@@ -25,7 +25,7 @@ setup: $(STAMP)
 # Re-installs only when a lock or the project metadata changes. The project itself is installed
 # editable: the instance settings name a class of it (pipelines/dagster.yaml), which `dg dev`,
 # dagster-webserver and dagster-daemon must import whatever folder they start in.
-# uv installs the lock (pip took 67 s of a fresh clone's setup, uv 24 s: docs/scaling.md); it comes
+# uv installs the lock (a fresh clone's setup took 67 s with pip, 29-31 s with uv: docs/scaling.md); it comes
 # pinned by hash from requirements-bootstrap.lock, installed by the pip every venv has. It reads the
 # platform's certificates (--system-certs), as pip does, so that it works behind a proxy with its own CA;
 # the bytecode is compiled now, on every core, instead of by every process that imports a module.

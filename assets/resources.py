@@ -177,6 +177,7 @@ def process_instance(path: str, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def close_process_instance() -> None:
+    """Close this process's instance (the next session makes another); one a forked child inherited is only forgotten."""
     global _instance
     if _instance is not None:
         (pid, _, _), con = _instance
