@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 UV     := $(VENV)/bin/uv
+UV_INSTALL := $(UV) pip install --quiet --system-certs --python $(PY)
+UV_LOCK    := $(UV) pip compile --system-certs --python-version 3.11 --generate-hashes
 
 DATA       ?= data
 LANDING    ?= $(DATA)/landing
@@ -32,8 +34,8 @@ setup: $(STAMP)
 $(STAMP): requirements-bootstrap.lock requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-bootstrap.lock
-	$(UV) pip install --quiet --system-certs --python $(PY) --require-hashes --compile-bytecode -r requirements.lock
-	$(UV) pip install --quiet --system-certs --python $(PY) --no-deps -e .
+	$(UV_INSTALL) --require-hashes --compile-bytecode -r requirements.lock
+	$(UV_INSTALL) --no-deps -e .
 	touch $(STAMP)
 
 $(KEY_FILE):
@@ -77,7 +79,7 @@ dev: setup $(KEY_FILE)
 # The .ipynb is paired with the percent script beside it (jupytext), so either can be edited.
 NOTEBOOK_STAMP := $(VENV)/.notebook-installed
 $(NOTEBOOK_STAMP): requirements-notebook.lock $(STAMP)
-	$(UV) pip install --quiet --system-certs --python $(PY) --require-hashes --compile-bytecode -r requirements-notebook.lock
+	$(UV_INSTALL) --require-hashes --compile-bytecode -r requirements-notebook.lock
 	touch $(NOTEBOOK_STAMP)
 
 notebook: $(NOTEBOOK_STAMP)
@@ -85,9 +87,9 @@ notebook: $(NOTEBOOK_STAMP)
 
 # Re-pin the dependencies (uv, which setup installs; the three locks are committed).
 lock:
-	echo uv | $(UV) pip compile - --system-certs --python-version 3.11 --generate-hashes -o requirements-bootstrap.lock
-	$(UV) pip compile --system-certs pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
-	$(UV) pip compile --system-certs pyproject.toml --extra dev --extra notebook --python-version 3.11 --generate-hashes -o requirements-notebook.lock
+	echo uv | $(UV_LOCK) - -o requirements-bootstrap.lock
+	$(UV_LOCK) pyproject.toml --extra dev -o requirements.lock
+	$(UV_LOCK) pyproject.toml --extra dev --extra notebook -o requirements-notebook.lock
 
 clean:
 	rm -rf $(DATA) .pytest_cache .dagster_home

@@ -95,14 +95,6 @@ class Warehouse(dg.ConfigurableResource):
         """Beside the warehouse: a session holds an OS lock on it (writer_turn)."""
         return Path(self.path).with_name(Path(self.path).name + ".writer")
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A connection of its own to the file (a DuckDB instance started for it): for a look at the
-        file outside a run. The pipeline's steps use session()."""
-        with self._owner_only():
-            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit})
-        con.execute("SET TimeZone = 'UTC'")
-        return con
-
     @contextlib.contextmanager
     def _owner_only(self) -> Iterator[None]:
         """Creating or opening the file: it holds raw importer numbers, so it is readable by its owner
@@ -137,7 +129,8 @@ class Warehouse(dg.ConfigurableResource):
         """A read-write connection with the schemas, bookkeeping tables and macros in place
         (apply_setup), once no other process has one (writer_turn). The file is attached to this
         process's DuckDB instance (process_instance) and detached again at the end, which releases
-        it for other processes as closing a connection of its own did."""
+        it for other processes as closing a connection of its own did. A Python function registered on
+        it outlives it in the instance: remove it before the session ends (publish.redaction)."""
         with self.writer_turn():
             con = process_instance(self.path, self.memory_limit).cursor()
             try:

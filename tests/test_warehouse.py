@@ -1,7 +1,13 @@
 """The warehouse session: its layout and macros (sql/setup/) are applied when the file lacks them or
 holds an older version of them, and left alone when the file records this code's digest."""
 
-from assets.resources import Warehouse, apply_setup, setup_sql
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from assets.resources import Warehouse, apply_setup, process_instance, setup_sql
 
 ENTRY_KEY = "SELECT entry_key('NMR-0000001-2')"
 
@@ -25,7 +31,7 @@ def test_a_session_applies_the_setup_only_when_the_file_lacks_this_codes_version
     with warehouse.session() as con:
         assert con.execute("SELECT digest FROM meta.setup_applied").fetchall() == [(digest,)]
         assert con.execute(ENTRY_KEY).fetchone()[0] == "NMR00000012"
-    with warehouse.connect() as con:
+    with duckdb.connect(warehouse.path) as con:  # the file itself records the digest
         assert apply_setup(con) is False
 
 
@@ -57,14 +63,6 @@ def test_sessions_share_the_process_s_instance_and_leave_the_file_as_a_closed_co
     (assets/resources.py process_instance): the next session reuses the instance, another process can
     open the file at once, a transaction left open is rolled back, the log is checkpointed, and
     nothing a session made for itself (its temporary objects, its time zone) reaches the next one."""
-    import subprocess
-    import sys
-
-    import duckdb
-    import pytest
-
-    from assets.resources import process_instance
-
     path = tmp_path / "w.duckdb"
     warehouse = Warehouse(path=str(path))
     with warehouse.session() as con:
