@@ -3,6 +3,7 @@ months they touch, process only those months' rows, and publish what a one-shot 
 
 import shutil
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -85,12 +86,15 @@ def test_new_month_late_exam_and_ctpat_export_rebuild_only_their_months(delivery
 
     # A late exam for an entry of January re-opens January alone.
     write_late_exam(paths.landing, entries, "2026-01")
-    drawn = {p: p.stat().st_mtime_ns for p in paths.reports.glob("20*/*.*")}
+    drawn = {p: p.stat().st_mtime_ns for p in [*paths.reports.glob("20*/*.*"), *paths.reports.glob("border_waits/*")]}
     late = paths.run()
     assert late.exit_code == 0, late.message
     assert rebuilt_months(late) == ["2026-01"]
-    # Only January's charts and report were redrawn.
+    # Only January's charts and report were redrawn: not the border-wait charts, whose readings are the same.
     assert {p.parent.name for p, t in drawn.items() if p.stat().st_mtime_ns != t} == {"2026-01"}
+    border = [m for r in late.runs for m in r.asset_materializations_for_node("charts_and_reports")
+              if m.asset_key == dg.AssetKey("border_wait_charts")]
+    assert [m.metadata["redrawn"].value for m in border] == [False]
 
     # A new CTPAT export that withdraws one certified importer re-opens exactly the months where
     # that importer's entries were certified.

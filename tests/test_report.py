@@ -69,6 +69,37 @@ def test_either_drawing_asset_is_materialized_alone(published, tmp_path, monkeyp
         "fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png"]
 
 
+def test_border_wait_charts_are_redrawn_only_when_what_they_show_changes(published, tmp_path):
+    """Each folder chart carries the digest of what it shows: the same readings drawn again give the
+    same digest, and a drawing step whose published charts hold it draws nothing; a changed reading
+    or a missing chart draws both again."""
+    from assets.reports.charts import BORDER_WAIT_FILES, draw_border_wait_charts, drawn_from
+
+    paths, _ = published
+    shown = {drawn_from(paths.reports / "border_waits" / name) for name in BORDER_WAIT_FILES}
+    assert len(shown) == 1 and None not in shown  # the run drew both from one digest
+
+    assert draw_border_wait_charts(paths.analytics, tmp_path / "staged", paths.reports) == []
+    assert not (tmp_path / "staged").exists()  # nothing drawn, so nothing for the publication to move
+    again = draw_border_wait_charts(paths.analytics, tmp_path / "fresh")  # no published charts to compare
+    assert {drawn_from(p) for p in again} == shown  # the same readings and code: the same digest
+
+    published_copy = tmp_path / "published"
+    shutil.copytree(paths.reports / "border_waits", published_copy / "border_waits")
+    (published_copy / "border_waits" / BORDER_WAIT_FILES[1]).unlink()
+    assert len(draw_border_wait_charts(paths.analytics, tmp_path / "missing", published_copy)) == 2
+
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy(paths.analytics, changed)
+    with duckdb.connect(str(changed)) as con:
+        # One reading of a crossing the charts show (one with FAST lane readings).
+        con.execute("UPDATE marts.lane_wait_times SET mean_delay_minutes = mean_delay_minutes + 1 "
+                    "WHERE rowid = (SELECT min(rowid) FROM marts.lane_wait_times WHERE readings > 0 AND port_number IN "
+                    "(SELECT port_number FROM marts.lane_wait_times WHERE lane = 'FAST' AND readings > 0))")
+    redrawn = draw_border_wait_charts(changed, tmp_path / "redrawn", paths.reports)
+    assert len(redrawn) == 2 and {drawn_from(p) for p in redrawn}.isdisjoint(shown)
+
+
 def _pdftools():
     if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
         chromium_or_skip()  # the same rule: required in CI (poppler-utils), skipped visibly elsewhere

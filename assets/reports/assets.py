@@ -100,7 +100,8 @@ BORDER_WAIT_CHARTS = dg.AssetSpec(
     "border_wait_charts", group_name="reports", kinds={"matplotlib"},
     deps=[["marts", "lane_wait_times"], ["marts", "lane_wait_by_hour"]],
     description="FAST vs standard commercial lane delay by crossing, and by hour of day at the busiest crossings, "
-                "as PNG under reports/border_waits/.")
+                "as PNG under reports/border_waits/; redrawn only when what they show or the drawing code changed "
+                "(each PNG carries the digest of both; metadata `redrawn`).")
 MONTHLY_REPORT = dg.AssetSpec(
     "monthly_report", group_name="reports", kinds={"matplotlib", "pdf", "html"},
     deps=[["marts", "ctpat_benefits"], ["marts", "exam_rates_by_month"], ["marts", "exam_rates_by_mode"],
@@ -125,11 +126,13 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
     months, rebuilds = _months_to_draw(config, d) if reports else ([], {})
     tasks = [task("assets.reports.report:build_monthly_report", d.marts, d.out, month) for month in months]
     if border:  # last: the one drawing shorter than a month, it fills the end
-        tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out))
+        tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out, d.published))
     drawn = draw_each(tasks, workers=settings.drawing_workers)
     if border:
+        if not drawn[-1]:
+            context.log.info("border-wait charts: the published ones show the same readings, drawn by the same code")
         yield dg.MaterializeResult(asset_key=BORDER_WAIT_CHARTS.key, metadata={
-            "charts": len(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
+            "charts": len(drawn[-1]), "redrawn": bool(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
     if reports:
         if not config.month:
             mark_drawn(d.out / REPORTS_MARKER, rebuilds)

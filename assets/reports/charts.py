@@ -6,6 +6,8 @@ the HTML report and the folder get it as PNG). Colours, shapes and units: assets
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -220,16 +222,65 @@ def busiest_crossings(by_crossing: pl.DataFrame, busiest: int = 4) -> list[str]:
                      nulls_last=True).head(busiest)["label"].to_list()
 
 
-def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = 4) -> list[Path]:
-    """Every snapshot's readings (reports/border_waits/); each month's report draws its own month."""
+BORDER_WAITS = "border_waits"  # the reports folder's subfolder of charts over all snapshots
+BORDER_WAIT_FILES = ("fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png")
+DRAWN_FROM = "Drawn from"  # the PNG text chunk holding the digest of what a folder chart shows
+
+
+def draw_border_wait_charts(analytics: Path, reports: Path, published: Path | None = None,
+                            busiest: int = 4) -> list[Path]:
+    """Every snapshot's readings (reports/border_waits/); each month's report draws its own month.
+    Nothing is drawn (an empty list) when both charts in `published`, the reports folder as
+    published, were drawn from the same readings by the same code: each chart carries the digest of
+    what it shows (border_wait_digest). A run that brings no Border Wait Times file, such as a new
+    month of entries, a late exam or a run with nothing new, then leaves them as they are."""
     with duckdb.connect(str(analytics), read_only=True) as con:
         by_crossing, by_hour, dates = border_wait_frames(con, None)
-    folder = reports / "border_waits"
+    digest = border_wait_digest(by_crossing, by_hour, dates, busiest)
+    if published is not None and all(drawn_from(published / BORDER_WAITS / name) == digest
+                                     for name in BORDER_WAIT_FILES):
+        return []
+    folder = reports / BORDER_WAITS
     folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / "fast_vs_standard_by_crossing.png", folder / "fast_vs_standard_by_hour.png"]
-    save_figure(lane_wait_by_crossing_figure(by_crossing, dates, "over all snapshots"), written[0])
-    save_figure(lane_wait_by_hour_figure(by_hour, busiest_crossings(by_crossing, busiest)), written[1])
+    written = [folder / name for name in BORDER_WAIT_FILES]
+    save_figure(lane_wait_by_crossing_figure(by_crossing, dates, "over all snapshots"), written[0], {DRAWN_FROM: digest})
+    save_figure(lane_wait_by_hour_figure(by_hour, busiest_crossings(by_crossing, busiest)), written[1],
+                {DRAWN_FROM: digest})
     return written
+
+
+def border_wait_digest(by_crossing: pl.DataFrame, by_hour: pl.DataFrame, dates: pl.DataFrame, busiest: int) -> str:
+    """SHA-256 of what the folder's border-wait charts show: their three frames, sorted, with every
+    float to 6 decimals (far below what a chart can show, and above the last bits of a mean, which
+    DuckDB may add up in another order from one publication to the next), the number of crossings
+    drawn by hour, and the drawing code."""
+    digest = hashlib.sha256(_drawing_code())
+    digest.update(str(busiest).encode())
+    for frame in (by_crossing, by_hour, dates):
+        digest.update(frame.sort(frame.columns, nulls_last=True).write_csv(float_precision=6).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _drawing_code() -> bytes:
+    """This module, the styles and file handling it draws with, and matplotlib's version."""
+    import matplotlib
+
+    folder = Path(__file__).parent
+    return b"".join((folder / name).read_bytes() for name in ("charts.py", "style.py", "files.py")) + \
+        matplotlib.__version__.encode()
+
+
+def drawn_from(chart: Path) -> str | None:
+    """The digest a folder chart was drawn from; None for a missing or unreadable file or one drawn
+    without it. Read from the PNG's header chunks, without decoding the image."""
+    from PIL import Image
+
+    try:
+        with Image.open(chart) as image:
+            return image.info.get(DRAWN_FROM)
+    except (OSError, SyntaxError, ValueError, EOFError):  # missing, not a PNG, or broken
+        return None
 
 
 # Business resumption --------------------------------------------------------------------------

@@ -31,9 +31,10 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
 PNG = {"format": "png", "dpi": 110, "pil_kwargs": {"compress_level": 3}}
 
 
-def save_figure(fig: Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path, text: dict[str, str] | None = None) -> None:
+    """The figure as PNG at path (replaced whole), with `text` as the PNG's text chunks."""
     with replaced_on_success(path) as partial:
-        fig.savefig(partial, **PNG)
+        fig.savefig(partial, **PNG, metadata=text)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
