@@ -2,7 +2,9 @@
 
 import re
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -88,6 +90,18 @@ def test_border_wait_charts_are_redrawn_only_when_what_they_show_changes(publish
     shutil.copytree(paths.reports / "border_waits", published_copy / "border_waits")
     (published_copy / "border_waits" / BORDER_WAIT_FILES[1]).unlink()
     assert len(draw_border_wait_charts(paths.analytics, tmp_path / "missing", published_copy)) == 2
+    # Whatever else lies where a chart should be reads as no digest: text, a folder, a PNG header
+    # claiming 100,000 x 100,000 pixels (Pillow refuses to open it).
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    oddities = {"text.png": b"not a chart", "bomb.png": bomb}
+    for name, data in oddities.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "folder.png").mkdir()
+    assert [drawn_from(tmp_path / name) for name in (*oddities, "folder.png", "absent.png")] == [None] * 4
 
     changed = tmp_path / "changed.duckdb"
     shutil.copy(paths.analytics, changed)

@@ -279,7 +279,9 @@ def drawn_from(chart: Path) -> str | None:
     try:
         with Image.open(chart) as image:
             return image.info.get(DRAWN_FROM)
-    except (OSError, SyntaxError, ValueError, EOFError):  # missing, not a PNG, or broken
+    # Missing, not a PNG, broken, or claiming more pixels than Pillow opens: a file put in the
+    # reports folder by hand is drawn over, and never stops the drawing step.
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         return None
 
 
