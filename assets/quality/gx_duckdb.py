@@ -57,14 +57,20 @@ def build_suite(source: str, types: set[str] | None = None):
 
 def flag_suite(source: str):
     """The suite GX checks the batch's flags table with (gate.flag_batch): for each rule-book
-    expectation, in order, "its flag column is false on every row". The meta keeps the rule book's
-    reason code, position and expectation type, so results read as the rule book's."""
+    expectation, in order, "its flag column adds up to 0" (the sum is the rows it finds unexpected:
+    flags are never NULL). The meta keeps the rule book's reason code, position and expectation type,
+    so results read as the rule book's.
+
+    A sum is an aggregate: GX bundles a suite's sums into one query. "Values in set [false]", a map
+    expectation, needed counts and a sample of unexpected values per flag: the entries' 17 flags took
+    24 statements a validation, their sums 7 (on 10 M rows 0.74-0.95 -> 0.24-0.35 s, on 8,000 rows
+    0.27-0.58 -> 0.16-0.26 s; issue 15's twenty-fifth round), and the sample could only read `true`."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     spec = suite_json(source)
     expectations = [ExpectationConfiguration(
-        type="expect_column_values_to_be_in_set", kwargs={"column": flag_column(r), "value_set": [False]},
+        type="expect_column_sum_to_be_between", kwargs={"column": flag_column(r), "min_value": 0, "max_value": 0},
         meta={"reason_code": r.reason_code, "position": r.position, "rule_book_type": r.type, "rule": r.description},
     ).to_domain_obj() for r in rules(source)]
     return gx.ExpectationSuite(name=f"{spec['name']}_flags", expectations=expectations, meta=spec.get("meta"))
