@@ -149,12 +149,12 @@ def print_claims(analytics: Path, month: str) -> int:
     """marts.ctpat_claims for one month (or ALL), one claim per paragraph."""
     import textwrap
 
-    import duckdb
+    from assets.readers import reading
 
     if not analytics.is_file():
         print(f"error: no analyst file at {analytics}: run `python -m pipelines run` first", file=sys.stderr)
         return 1
-    with duckdb.connect(str(analytics), read_only=True) as con:
+    with reading(analytics) as con:
         rows = con.execute("SELECT claim, verdict, answer FROM marts.ctpat_claims WHERE month = ? ORDER BY claim",
                            [month]).fetchall()
     if not rows:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
-import duckdb
 
 from assets.marts.pseudonyms import one_line, shown
 from assets.partitions import listed_months, outside_partitions
+from assets.readers import reading
 from assets.resources import lock_file, resources_from_env
 from assets.settings import SettingError
 from pipelines.instance import persistent_instance, process_tags, release_dead_runs
@@ -113,7 +113,7 @@ def _run(resources: dict, verbose: bool, draw: bool) -> RunOutcome:
 
 
 def open_months(warehouse: str) -> list[str]:
-    with duckdb.connect(warehouse, read_only=True) as con:
+    with reading(warehouse) as con:
         return listed_months(con, "meta.open_months")
 
 
@@ -143,7 +143,7 @@ def _failure_message(result) -> RunOutcome:
 
 
 def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool) -> str:
-    with duckdb.connect(str(analytics), read_only=True) as con:
+    with reading(analytics) as con:
         audit = con.execute("SELECT status, count(*), sum(rows_loaded), sum(rows_rejected) FROM marts.load_audit "
                             "GROUP BY ALL ORDER BY ALL").fetchall()
         entries = con.execute("SELECT sum(entries), sum(examined_entries) FROM marts.exam_rates").fetchone()

@@ -85,3 +85,33 @@ def test_sessions_share_the_process_s_instance_and_leave_the_file_as_a_closed_co
         assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "UTC"
         with pytest.raises(duckdb.CatalogException):
             con.execute("SELECT * FROM scratch")
+
+
+def test_a_reader_sees_the_file_as_a_read_only_connection_of_its_own_did(tmp_path):
+    """assets/readers.py reading: the file as its default database, read-only, the same error for a
+    missing file, two readers of one file at once, the file released at the end (another process
+    writes it at once), and a file renamed over the path (a publication) seen by the next reader."""
+    from assets import readers
+
+    path, newer = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    for file, x in ((path, 1), (newer, 2)):
+        with duckdb.connect(str(file)) as con:
+            con.execute(f"CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT {x} AS x")
+    with readers.reading(path) as con, readers.reading(path) as again:
+        assert con.execute("SELECT x FROM marts.t").fetchall() == again.execute("SELECT x FROM marts.t").fetchall() == [(1,)]
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("INSERT INTO marts.t VALUES (9)")
+    instance = readers._reader[1]
+    assert [r[0] for r in instance.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()] \
+        == ["memory"]  # both detached
+    other = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('INSERT INTO marts.t VALUES (3)')"
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True, timeout=60)
+    newer.replace(path)
+    with readers.reading(path) as con:
+        assert con.execute("SELECT list(x) FROM marts.t").fetchone()[0] == [2]
+    assert readers._reader[1] is instance  # not started again
+    with pytest.raises(duckdb.IOException, match="does not exist"):
+        with readers.reading(tmp_path / "missing.duckdb"):
+            pass
+    with pytest.raises(duckdb.IOException, match="does not exist"):
+        duckdb.connect(str(tmp_path / "missing.duckdb"), read_only=True)

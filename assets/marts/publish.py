@@ -22,6 +22,7 @@ import duckdb
 from duckdb.sqltypes import VARCHAR
 
 from assets.marts.pseudonyms import pseudonym_macro_sql, redact
+from assets.readers import reading
 from assets.resources import REPO_ROOT, read_sql
 from assets.specs import comment_statements, mart_names
 from assets.models import MONTH_MARTS
@@ -131,7 +132,7 @@ def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) 
     (the newer one was built from a warehouse that already held everything this one did). Returns
     whether this build was published."""
     building = building_file(target, run_id)
-    with duckdb.connect(str(building), read_only=True) as doc:
+    with reading(building) as doc:
         built_at, rebuilt = doc.execute("SELECT published_at, month_rebuilds FROM marts.published_runs "
                                         "WHERE run_id = ?", [run_id]).fetchone()
     if built_at < _newest_publication(target):
@@ -148,7 +149,7 @@ def publish_building(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) 
 
 def _newest_publication(target: Path) -> datetime:
     try:
-        with duckdb.connect(str(target), read_only=True) as current:
+        with reading(target) as current:
             newest = current.execute("SELECT max(published_at) FROM marts.published_runs").fetchone()[0]
     except duckdb.Error:  # no analyst file yet, or one made before publication history
         newest = None

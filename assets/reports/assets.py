@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
+from assets.readers import reading
 from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
                                   staging_folders, write_text)
 from assets.reports.workers import draw_each, task
@@ -52,7 +52,7 @@ def months_waiting(analytics: Path, reports: Path) -> tuple[list[str], dict[str,
     rebuild of every month drawn once they are. A run that stopped before drawing leaves its months to
     the next one; a month that a concurrent run's publication already drew from the same rebuild is
     not drawn again."""
-    with duckdb.connect(str(analytics), read_only=True) as con:
+    with reading(analytics) as con:
         # Not input_files: every publication lists every file loaded so far. By name: a file published
         # before month_rebuilds has no such column.
         found = con.execute("SELECT * EXCLUDE (input_files) FROM marts.published_runs ORDER BY published_at")

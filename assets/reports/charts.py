@@ -10,10 +10,10 @@ import functools
 import hashlib
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from matplotlib.patches import Patch
 
+from assets.readers import reading
 from assets.reports.files import save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
                                   STATUS_LINES, STATUS_MARKERS, axes_title, count, hours_axis, hours_text, lay_out,
@@ -234,7 +234,7 @@ def draw_border_wait_charts(analytics: Path, reports: Path, published: Path | No
     published, were drawn from the same readings by the same code: each chart carries the digest of
     what it shows (border_wait_digest). A run that brings no Border Wait Times file, such as a new
     month of entries, a late exam or a run with nothing new, then leaves them as they are."""
-    with duckdb.connect(str(analytics), read_only=True) as con:
+    with reading(analytics) as con:
         by_crossing, by_hour, dates = border_wait_frames(con, None)
     digest = border_wait_digest(by_crossing, by_hour, dates, busiest)
     if published is not None and all(drawn_from(published / BORDER_WAITS / name) == digest

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
@@ -31,6 +30,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from assets.marts.pseudonyms import one_line  # noqa: E402
+from assets.readers import reading  # noqa: E402
 from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
                                    mode_names, recovery_figure, release_time_figure)
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
@@ -101,7 +101,7 @@ class ReportData:
 
 
 def load(analytics: Path, month: str) -> ReportData:
-    with duckdb.connect(str(analytics), read_only=True) as con:
+    with reading(analytics) as con:
         claims = con.sql("SELECT * FROM marts.ctpat_claims WHERE month IN (?, 'ALL')", params=[month]).pl()
         claims = _ordered(claims, "claim", CLAIM_ORDER)
         card = _ordered(con.sql("SELECT * FROM marts.ctpat_benefits WHERE month IN (?, 'ALL')", params=[month]).pl(),
