@@ -15,7 +15,7 @@ This storage is that class with these differences:
 - after a write to a run's database it checkpoints that database itself: the UI's live view of a
   run watches the run's `.db` file, which a write reaches only at a checkpoint (Dagster's storage
   made one by closing its connection). Nothing watches the index file;
-- a table `has_table` has found is not looked up again;
+- a table `has_table` has found, or a column of the asset_keys table, is not looked up again;
 - a step refused a pool's slot asks again after `claim_retry_seconds`. Dagster's storage gives no
   interval, so the executor backs off from 1 s up to 15 s, and a freed warehouse slot, already
   assigned to the next waiting step, stood idle until that step looked again: in
@@ -75,6 +75,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid: int | None = None
         self._engines_lock = threading.Lock()
         self._tables_found: set[str] = set()
+        self._asset_key_columns_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -142,6 +143,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             found = bool(engine.dialect.has_table(conn, table_name))
         if found:
             self._tables_found.add(table_name)
+        return found
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        """Dagster asks this too for every asset event it stores (does the asset_keys table have a
+        migration's column?), reading the table's columns each time: 265 times in a first load of the
+        test suite's size, 1-2 ms each. A column, once there, stays (a migration adds columns), so
+        only a column not found yet is looked up again."""
+        if column_name in self._asset_key_columns_found:
+            return True
+        found = super()._has_asset_key_col_on_connection(conn, column_name)
+        if found:
+            self._asset_key_columns_found.add(column_name)
         return found
 
     def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,

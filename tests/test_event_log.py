@@ -1,8 +1,9 @@
 """The instance's event log (pipelines/event_log.py): Dagster's SQLite storage with its databases reached
 through connections that stay open. The events land where Dagster's own storage puts them, another
 process and the UI's live view of a run see each one as soon as it is stored, a forked child opens its
-own connections, a step refused a pool's slot is told to ask again soon, a run with no step
-running waits for a slot asleep, and a multiprocess run's forkserver starts while it waits."""
+own connections, the asset_keys table's columns are read once, a step refused a pool's slot is told
+to ask again soon, a run with no step running waits for a slot asleep, and a multiprocess run's
+forkserver starts while it waits."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy
 from dagster._core.events.log import EventLogEntry
+from sqlalchemy.engine import Engine
 
 from pipelines.event_log import RUN_DATABASES_KEPT_OPEN, PooledSqliteEventLogStorage
 from pipelines.instance import persistent_instance
@@ -98,6 +101,26 @@ def test_runs_write_the_index_through_one_connection_and_other_processes_see_eve
         # Committed and visible to another process while this one keeps its connection open.
         assert latest_in_another_process(home) == f"{runs[-1].run_id} {runs[-1].run_id}"
         assert instance.get_latest_materialization_event(dg.AssetKey("second")).run_id == runs[-1].run_id
+
+
+def test_the_asset_keys_columns_are_read_once_not_for_every_asset_event(home):
+    """Dagster's storage reads the asset_keys table's columns (does it have a migration's column?) for
+    every asset event it stores: 30 times for these three runs. Read once per column asked, the
+    events land as before (the latest materialization and check result are the last run's)."""
+    lookups = Counter()
+
+    def count(conn, cursor, statement, *args):
+        lookups[statement.strip()] += statement.lstrip().upper().startswith("PRAGMA")
+
+    sqlalchemy.event.listen(Engine, "before_cursor_execute", count)
+    try:
+        with persistent_instance() as instance:
+            runs = [dg.materialize([first, second, second_is_two], instance=instance) for _ in range(3)]
+            assert all(r.success for r in runs)
+            assert instance.get_latest_materialization_event(dg.AssetKey("second")).run_id == runs[-1].run_id
+    finally:
+        sqlalchemy.event.remove(Engine, "before_cursor_execute", count)
+    assert 1 <= lookups['PRAGMA main.table_xinfo("asset_keys")'] <= 2  # the two columns Dagster asks about
 
 
 def _store_in_child(instance: dg.DagsterInstance, queue) -> None:
