@@ -1,7 +1,7 @@
 """Read-only connections to DuckDB files: the analyst file, which drawing, publication and the run's
 summary read, and the warehouse between runs.
 
-A connection of its own starts a DuckDB instance (18-22 ms on this machine: registering DuckDB's
+A connection of its own starts a DuckDB instance (20-30 ms on this machine: registering DuckDB's
 built-in functions, and freeing them again at close). Attaching the file to this process's live
 reader instance and detaching it takes 2-3 ms. A drawing run reads the analyst file some ten times
 (each month's report, the months waiting, the border-wait charts, the publication, the summary).

@@ -63,8 +63,8 @@ def flag_suite(source: str):
 
     A sum is an aggregate: GX bundles a suite's sums into one query. "Values in set [false]", a map
     expectation, needed counts and a sample of unexpected values per flag: the entries' 17 flags took
-    24 statements a validation, their sums 7 (on 10 M rows 0.74-0.95 -> 0.24-0.35 s, on 8,000 rows
-    0.27-0.58 -> 0.16-0.26 s; issue 15's twenty-fifth round), and the sample could only read `true`."""
+    24 statements a validation, their sums 7 (on 10 M rows 0.55-0.92 -> 0.22-0.28 s, on 8,000 rows
+    0.28-0.57 -> 0.15-0.26 s; issue 15's twenty-fifth round), and the sample could only read `true`."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
