@@ -15,6 +15,7 @@ import dagster as dg
 from assets.marts.pseudonyms import one_line, shown
 from assets.partitions import listed_months, outside_partitions
 from assets.readers import reading
+from assets.reports.files import BORDER_WAITS
 from assets.resources import lock_file, resources_from_env
 from assets.settings import SettingError
 from pipelines.instance import persistent_instance, process_tags, release_dead_runs
@@ -152,12 +153,12 @@ def _summary(analytics: Path, reports: Path, warehouse: str, drawn: bool) -> str
     rejected = sum(r or 0 for _, _, _, r in audit)
     monthly = sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/*.png"))
     latest = sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/ctpat_report_*.pdf"))
-    border = sorted(reports.glob("border_waits/*.png"))
+    border = sorted(reports.glob(f"{BORDER_WAITS}/*.png"))
     return (f"published: {entries[0] or 0:,} entries ({entries[1] or 0:,} examined); files: {files}; "
             f"rows loaded {loaded:,}, rejected {rejected:,}\n"
             f"  marts (open read-only): {analytics}\n"
             f"  charts: {len(monthly)} monthly PNG files under {reports}/<YYYY-MM>/, "
-            f"{len(border)} border-wait charts under {reports}/border_waits/\n"
+            f"{len(border)} border-wait charts under {reports}/{BORDER_WAITS}/\n"
             f"  reports: {len(latest)} monthly PDF + HTML; latest {latest[-1].with_suffix('.html') if latest else 'none'}\n"
             f"{'' if drawn else _undrawn(analytics, reports)}"
             f"  warehouse (pipeline only): {warehouse}")

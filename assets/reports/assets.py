@@ -25,8 +25,8 @@ import dagster as dg
 from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.readers import reading
-from assets.reports.files import (CannotPublish, clear_leftovers, move_into_place, planned_moves, staging_folder,
-                                  staging_folders, write_text)
+from assets.reports.files import (BORDER_WAITS, CannotPublish, clear_leftovers, move_into_place, planned_moves,
+                                  staging_folder, staging_folders, write_text)
 from assets.reports.workers import draw_each, task
 from assets.resources import REPORTS_POOL, WAREHOUSE_POOL, PipelineSettings, Warehouse
 
@@ -132,7 +132,7 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
         if not drawn[-1]:
             context.log.info("border-wait charts: the published ones show the same readings, drawn by the same code")
         yield dg.MaterializeResult(asset_key=BORDER_WAIT_CHARTS.key, metadata={
-            "charts": len(drawn[-1]), "redrawn": bool(drawn[-1]), "folder": str(Path(settings.reports) / "border_waits")})
+            "charts": len(drawn[-1]), "redrawn": bool(drawn[-1]), "folder": str(Path(settings.reports) / BORDER_WAITS)})
     if reports:
         if not config.month:
             mark_drawn(d.out / REPORTS_MARKER, rebuilds)

@@ -14,7 +14,7 @@ import polars as pl
 from matplotlib.patches import Patch
 
 from assets.readers import reading
-from assets.reports.files import save_figure
+from assets.reports.files import BORDER_WAITS, save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
                                   STATUS_LINES, STATUS_MARKERS, axes_title, count, hours_axis, hours_text, lay_out,
                                   new_figure)
@@ -222,7 +222,6 @@ def busiest_crossings(by_crossing: pl.DataFrame, busiest: int = 4) -> list[str]:
                      nulls_last=True).head(busiest)["label"].to_list()
 
 
-BORDER_WAITS = "border_waits"  # the reports folder's subfolder of charts over all snapshots
 BORDER_WAIT_FILES = ("fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png")
 DRAWN_FROM = "Drawn from"  # the PNG text chunk holding the digest of what a folder chart shows
 

@@ -14,6 +14,11 @@ if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn, not by ever
     from matplotlib.figure import Figure
 
 
+# The reports folder's subfolder of charts over all snapshots (drawn in assets/reports/charts.py;
+# named here, where the drawing step and the run's summary can import it without matplotlib).
+BORDER_WAITS = "border_waits"
+
+
 @contextmanager
 def replaced_on_success(path: Path) -> Iterator[Path]:
     """A private path beside `path` (same folder, so the rename is atomic; same suffix, so writers
