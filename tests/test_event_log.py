@@ -3,7 +3,7 @@ through connections that stay open. The events land where Dagster's own storage 
 process and the UI's live view of a run see each one as soon as it is stored, a forked child opens its
 own connections, the asset_keys table's columns are read once, a step refused a pool's slot is told
 to ask again soon, a run with no step running waits for a slot asleep, and a multiprocess run's
-forkserver starts while it waits."""
+forkserver starts while it waits, and a batch of events is stored in one transaction per database."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy
+from dagster._core.events import StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from sqlalchemy.engine import Engine
 
-from pipelines.event_log import RUN_DATABASES_KEPT_OPEN, PooledSqliteEventLogStorage
+from pipelines.event_log import EVENT_BATCH_SIZE, RUN_DATABASES_KEPT_OPEN, PooledSqliteEventLogStorage
 from pipelines.instance import persistent_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,3 +299,106 @@ def test_an_instance_made_with_the_earlier_class_name_still_loads(home):
                                                      "class: IndexPooledSqliteEventLogStorage"))
     with persistent_instance() as instance:
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+
+
+MONTHS = dg.MonthlyPartitionsDefinition(start_date="2026-01-01", end_date="2026-07-01")
+
+
+@dg.asset(partitions_def=MONTHS, backfill_policy=dg.BackfillPolicy.single_run())
+def monthly(context) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"months": len(context.partition_keys)})
+
+
+@pytest.fixture
+def commits() -> Counter:
+    """Transactions committed in this process, by database file name."""
+    counts: Counter = Counter()
+
+    def count(conn) -> None:
+        counts[Path(str(conn.engine.url.database)).name] += 1
+
+    sqlalchemy.event.listen(Engine, "commit", count)
+    yield counts
+    sqlalchemy.event.remove(Engine, "commit", count)
+
+
+def test_a_run_s_batches_of_events_are_each_stored_in_one_transaction_per_database(home, commits, monkeypatch):
+    """Dagster batches a run's planned materializations and a step's materializations of a range of
+    partitions when DAGSTER_EVENT_BATCH_SIZE is set, which the storage does; it writes each batch in one
+    transaction per database. The same run with batches turned off (0) commits once more per database
+    for each event of a batch after its first. Every event is stored, and another process sees them."""
+    batches: list[list[str]] = []
+    real = PooledSqliteEventLogStorage.store_event_batch
+
+    def spy(self, events):
+        batches.append([e.dagster_event.event_type_value for e in events])
+        return real(self, events)
+
+    def months_run() -> tuple[dg.ExecuteInProcessResult, dict]:
+        with persistent_instance() as instance:
+            commits.clear()
+            result = dg.materialize([monthly], instance=instance, tags={
+                "dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-06-01"})
+            assert result.success
+            stored = [e.dagster_event_type for e in instance.all_logs(result.run_id)]
+            assert stored.count(dg.DagsterEventType.ASSET_MATERIALIZATION) == 6
+            return result, {"run": commits[f"{result.run_id}.db"], "index": commits["index.db"]}
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", spy)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")  # 0: Dagster stores every event on its own
+    _, one_by_one = months_run()
+    assert batches == []
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    result, batched = months_run()
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == str(EVENT_BATCH_SIZE)  # set by the storage
+    assert sorted(batches) == [["ASSET_MATERIALIZATION"] * 6, ["ASSET_MATERIALIZATION_PLANNED"] * 6]
+    saved = sum(len(b) - 1 for b in batches)
+    assert {k: one_by_one[k] - batched[k] for k in batched} == {"run": saved, "index": saved}
+    code = ("import dagster as dg; i = dg.DagsterInstance.get(); "
+            "print(sorted(i.get_materialized_partitions(dg.AssetKey('monthly'))), "
+            "i.get_latest_materialization_event(dg.AssetKey('monthly')).run_id)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{[f'2026-0{m}-01' for m in range(1, 7)]} {result.run_id}"
+
+
+def test_an_operator_s_batch_size_is_kept(home, monkeypatch):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")  # 0: Dagster stores every event on its own
+    with persistent_instance():
+        assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "0"
+
+
+def materialized_in(run_id: str, key: str) -> EventLogEntry:
+    return EventLogEntry(error_info=None, level=logging.DEBUG, user_message="", run_id=run_id, timestamp=time.time(),
+                         dagster_event=dg.DagsterEvent(
+                             event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value, job_name="job",
+                             event_specific_data=StepMaterializationData(dg.AssetMaterialization(key))))
+
+
+def test_a_batch_that_fails_stores_none_of_its_events_and_dagster_stores_them_one_by_one(home, monkeypatch):
+    """An event failing in the middle of a batch rolls the batch back in every database it wrote; Dagster
+    then stores the batch's events one by one (EventMethods.handle_new_event), each exactly once."""
+    with persistent_instance() as instance:
+        storage = instance.event_log_storage
+        events = [materialized_in("run_c", f"batched_{n}") for n in range(4)]
+        real, calls = PooledSqliteEventLogStorage._store_asset_event, Counter()
+
+        def fails_third(self, conn, event, event_id):
+            calls["asset events"] += 1
+            if calls["asset events"] == 3:
+                raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+            return real(self, conn, event, event_id)
+
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fails_third)
+        with pytest.raises(sqlalchemy.exc.OperationalError):
+            storage.store_event_batch(events)
+        assert instance.all_logs("run_c") == []
+        assert all(instance.get_latest_materialization_event(dg.AssetKey(f"batched_{n}")) is None for n in range(4))
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", real)
+        # As Dagster's handle_new_event does when the batch raised: each event on its own.
+        for e in events:
+            storage.store_event(e)
+        assert [e.dagster_event.asset_key.path[0] for e in instance.all_logs("run_c")] == [f"batched_{n}" for n in range(4)]
+        storage.store_event_batch([materialized_in("run_c", "after")])  # the storage still writes batches
+        assert instance.get_latest_materialization_event(dg.AssetKey("after")).run_id == "run_c"
