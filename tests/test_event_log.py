@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy
-from dagster._core.events import StepMaterializationData
+from dagster._core.events import DagsterEventBatchMetadata, StepMaterializationData, generate_event_batch_id
 from dagster._core.events.log import EventLogEntry
 from sqlalchemy.engine import Engine
 
@@ -377,28 +377,32 @@ def materialized_in(run_id: str, key: str) -> EventLogEntry:
 
 
 def test_a_batch_that_fails_stores_none_of_its_events_and_dagster_stores_them_one_by_one(home, monkeypatch):
-    """An event failing in the middle of a batch rolls the batch back in every database it wrote; Dagster
-    then stores the batch's events one by one (EventMethods.handle_new_event), each exactly once."""
+    """An event failing in the middle of a batch rolls the batch back in every database it wrote.
+    Dagster's own handling (EventMethods.handle_new_event) then stores the batch's events one by one:
+    each is stored once, in the run's database and in the index."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))
+    real, calls = PooledSqliteEventLogStorage._store_asset_event, Counter()
+
+    def fails_third(self, conn, event, event_id):
+        calls["asset events"] += 1
+        if calls["asset events"] == 3:
+            raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return real(self, conn, event, event_id)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fails_third)
     with persistent_instance() as instance:
-        storage = instance.event_log_storage
-        events = [materialized_in("run_c", f"batched_{n}") for n in range(4)]
-        real, calls = PooledSqliteEventLogStorage._store_asset_event, Counter()
-
-        def fails_third(self, conn, event, event_id):
-            calls["asset events"] += 1
-            if calls["asset events"] == 3:
-                raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
-            return real(self, conn, event, event_id)
-
-        monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fails_third)
         with pytest.raises(sqlalchemy.exc.OperationalError):
-            storage.store_event_batch(events)
+            instance.event_log_storage.store_event_batch([materialized_in("run_c", f"first_{n}") for n in range(4)])
         assert instance.all_logs("run_c") == []
-        assert all(instance.get_latest_materialization_event(dg.AssetKey(f"batched_{n}")) is None for n in range(4))
-        monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", real)
-        # As Dagster's handle_new_event does when the batch raised: each event on its own.
-        for e in events:
-            storage.store_event(e)
-        assert [e.dagster_event.asset_key.path[0] for e in instance.all_logs("run_c")] == [f"batched_{n}" for n in range(4)]
-        storage.store_event_batch([materialized_in("run_c", "after")])  # the storage still writes batches
-        assert instance.get_latest_materialization_event(dg.AssetKey("after")).run_id == "run_c"
+        assert all(instance.get_latest_materialization_event(dg.AssetKey(f"first_{n}")) is None for n in range(4))
+
+        calls.clear()
+        batch = generate_event_batch_id()
+        for n in range(4):
+            instance.handle_new_event(materialized_in("run_d", f"second_{n}"),
+                                      batch_metadata=DagsterEventBatchMetadata(batch, n == 3))
+        assert calls["asset events"] == 3 + 4  # the batch's three, then each event on its own
+        assert [e.dagster_event.asset_key.path[0] for e in instance.all_logs("run_d")] == [f"second_{n}" for n in range(4)]
+        for n in range(4):
+            in_index = instance.fetch_materializations(dg.AssetKey(f"second_{n}"), limit=10).records
+            assert [r.run_id for r in in_index] == ["run_d"]
