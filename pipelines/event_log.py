@@ -133,12 +133,16 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        batch_connection: Callable[[str], Connection] | None = getattr(self._batch, "connection", None)
+        batch_connection = self._batch_connection()
         if batch_connection is not None:  # this thread is storing a batch, and holds the lock
             yield batch_connection(shard)
             return
         with self._db_lock, self._transaction(shard) as conn:
             yield conn
+
+    def _batch_connection(self) -> Callable[[str], Connection] | None:
+        """While this thread stores a batch (store_event_batch): the batch's connection to a shard."""
+        return getattr(self._batch, "connection", None)
 
     @contextmanager
     def _transaction(self, shard: str) -> Iterator[Connection]:
@@ -182,7 +186,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if table_name in self._tables_found:
             return True
         engine = self._pooled_engine(INDEX_SHARD_NAME)
-        batch_connection: Callable[[str], Connection] | None = getattr(self._batch, "connection", None)
+        batch_connection = self._batch_connection()
         if batch_connection is not None:  # the batch holds the index's pooled connection: read through it
             found = bool(engine.dialect.has_table(batch_connection(INDEX_SHARD_NAME), table_name))
         else:
