@@ -22,8 +22,12 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
         raise dg.Failure(f"staging.{table} was built by a version without month partitions: move the warehouse "
                          "file aside and run again (it is rebuilt from the landing zone)")
     if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM staging.{table} LIMIT 1)").fetchall()[0][0]:
-        return insert_first_rows(con, table, source, incoming_sql)
-    return merge_by_key(con, table, key, source, incoming_sql)
+        counts = insert_first_rows(con, table, source, incoming_sql)
+    else:
+        counts = merge_by_key(con, table, key, source, incoming_sql)
+    # The batch's files are merged: the next batch (valid_unstaged_rows) leaves them out.
+    con.execute("UPDATE meta.files SET staged = true WHERE source = ? AND status = 'loaded' AND NOT staged", [source])
+    return counts
 
 
 def insert_first_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, incoming_sql: str) -> tuple[int, int]:

@@ -7,4 +7,3 @@ INSERT INTO staging.{table} BY NAME SELECT * FROM (
 INSERT INTO meta.open_months (month, reason)
     SELECT DISTINCT month, '{source}' FROM staging.{table} WHERE month IS NOT NULL
     ON CONFLICT DO NOTHING;
-UPDATE meta.files SET staged = true WHERE source = '{source}' AND status = 'loaded' AND NOT staged;

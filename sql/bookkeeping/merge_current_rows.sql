@@ -15,4 +15,3 @@ INSERT INTO meta.open_months (month, reason)
     ON CONFLICT DO NOTHING;
 DELETE FROM staging.{table} WHERE {key} IN (SELECT {key} FROM incoming);
 INSERT INTO staging.{table} BY NAME SELECT * FROM incoming;
-UPDATE meta.files SET staged = true WHERE source = '{source}' AND status = 'loaded' AND NOT staged;
