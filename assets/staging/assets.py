@@ -22,12 +22,13 @@ def merge_new_rows(con: duckdb.DuckDBPyConnection, table: str, key: str, source:
         raise dg.Failure(f"staging.{table} was built by a version without month partitions: move the warehouse "
                          "file aside and run again (it is rebuilt from the landing zone)")
     if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM staging.{table} LIMIT 1)").fetchall()[0][0]:
-        counts = insert_first_rows(con, table, source, incoming_sql)
-    else:
-        counts = merge_by_key(con, table, key, source, incoming_sql)
-    # The batch's files are merged: the next batch (valid_unstaged_rows) leaves them out.
+        return insert_first_rows(con, table, source, incoming_sql)
+    return merge_by_key(con, table, key, source, incoming_sql)
+
+
+def mark_staged(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """The source's loaded files are merged: the next batch (valid_unstaged_rows) leaves them out."""
     con.execute("UPDATE meta.files SET staged = true WHERE source = ? AND status = 'loaded' AND NOT staged", [source])
-    return counts
 
 
 def insert_first_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, incoming_sql: str) -> tuple[int, int]:
@@ -36,6 +37,7 @@ def insert_first_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, i
     that cost 4.4-4.8 s of its 18.8 s at 10 M entries (docs/scaling-history.md, issue 15's
     nineteenth round): a first load of the whole history is the largest batch a warehouse takes."""
     con.execute(read_sql("bookkeeping/insert_first_rows.sql").format(table=table, source=source, incoming=incoming_sql))
+    mark_staged(con, source)
     rows = con.execute(f"SELECT count(*) FROM staging.{table}").fetchall()[0][0]
     return rows, rows
 
@@ -45,6 +47,7 @@ def merge_by_key(con: duckdb.DuckDBPyConnection, table: str, key: str, source: s
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {incoming_sql}")
     batch = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
     con.execute(read_sql("bookkeeping/merge_current_rows.sql").format(table=table, key=key, source=source))
+    mark_staged(con, source)
     merged = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
     return batch, merged
 
