@@ -9,7 +9,7 @@ import hashlib
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import dagster as dg
 import duckdb
@@ -31,6 +31,22 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text()
+
+
+# What a digest of the code reads in a folder (code_digest).
+CODE_SUFFIXES = {".sql", ".json", ".py"}
+
+
+def code_digest(parts: Iterable[str]) -> str:
+    """SHA-256 of the repository's files under these paths, by path and content: a folder's code
+    files (CODE_SUFFIXES, sorted), a file as named."""
+    digest = hashlib.sha256()
+    for part in parts:
+        root = REPO_ROOT / part
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES)
+        for path in files:
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def setup_sql() -> tuple[str, str]:

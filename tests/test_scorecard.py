@@ -190,3 +190,69 @@ def test_the_ratios_computed_side_by_side_are_those_computed_one_after_the_other
         assert events == [(event, month) for month in months for event in ("start", "end")]
     for name in ("benefits", "sensitivity"):
         assert getattr(one, name).height > 0 and getattr(one, name).equals(getattr(several, name)), name
+
+
+def _stored(paths) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return tuple(con.sql(f"SELECT * FROM scorecard.{t} ORDER BY month, benefit{', specification' * s}").pl()
+                     for t, s in (("ctpat_benefits", 0), ("ctpat_benefit_sensitivity", 1)))
+
+
+def _estimated(paths) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The scorecard of every month, estimated afresh from the warehouse, in the stored rows' order."""
+    from assets.scorecard.benefits import scorecard
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        card = scorecard(con)
+    return card.benefits.sort("month", "benefit"), card.sensitivity.sort("month", "benefit", "specification")
+
+
+def _last_estimate() -> dict:
+    import dagster as dg
+
+    event = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey("ctpat_benefit_estimates"))
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def test_a_publication_that_rebuilt_no_month_renews_the_border_waits_and_keeps_every_other_estimate(paths):
+    """Border Wait Times delivered alone rebuild no month: the publication estimates the border waits
+    and keeps the facts' rows, ALL's included, which are still those of the facts (the stored
+    scorecard equals one estimated afresh, to the bit). September has both entries and readings: a
+    scorecard of other months gives it its border-wait row alone, so that replacing rows by month and
+    benefit leaves its other rows as they were (they were once replaced by empty ones). Rows
+    estimated by other scorecard code are all estimated again."""
+    import shutil
+
+    from assets.scorecard.benefits import scorecard
+
+    generate(paths.landing, entries=8_000, seed=5, start="2026-06", months=4, bad_share=0.0)
+    held = paths.landing.parent / "bwt_held"
+    shutil.move(paths.landing / "bwt", held)
+    assert paths.run(draw=False).exit_code == 0
+    first = _stored(paths)
+    assert _last_estimate()["estimated"] == "every benefit"
+    assert first[0].filter(pl.col("benefit") == "shorter_border_wait")["certified_n"].sum() == 0
+
+    shutil.move(held, paths.landing / "bwt")
+    outcome = paths.run(draw=False)
+    assert outcome.exit_code == 0, outcome.message
+    assert _last_estimate()["estimated"].startswith("border waits only")
+    benefits, sensitivity = _stored(paths)
+    assert benefits.equals(_estimated(paths)[0]) and sensitivity.equals(_estimated(paths)[1])
+    assert sensitivity.equals(first[1]) and benefits.filter(pl.col("benefit") != "shorter_border_wait").equals(
+        first[0].filter(pl.col("benefit") != "shorter_border_wait"))
+    september = {r["benefit"]: r for r in benefits.filter(pl.col("month") == "2026-09").iter_rows(named=True)}
+    assert september["shorter_border_wait"]["certified_n"] > 0 and september["fewer_exams"]["certified_n"] > 0
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        every, some = scorecard(con).benefits, scorecard(con, ["2026-07"]).benefits
+    assert some.filter(pl.col("month") == "2026-09")["benefit"].to_list() == ["shorter_border_wait"]
+    assert some.filter(pl.col("month").is_in(["2026-07", "2026-09", "ALL"])).equals(
+        every.join(some.select("month", "benefit"), on=["month", "benefit"], how="semi"))
+
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("UPDATE meta.scorecard_estimated SET digest = 'the code before'")
+    assert paths.run(draw=False).exit_code == 0
+    estimate = _last_estimate()
+    assert estimate["estimated"] == "every benefit" and estimate["months"] == "2026-06, 2026-07, 2026-08, 2026-09, ALL"
+    assert _stored(paths)[0].equals(benefits)

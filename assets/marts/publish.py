@@ -9,7 +9,6 @@ never a mix; a reader already connected keeps the old file (its inode) until it 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ from duckdb.sqltypes import VARCHAR
 
 from assets.marts.pseudonyms import pseudonym_macro_sql, redact
 from assets.readers import reading
-from assets.resources import REPO_ROOT, read_sql
+from assets.resources import REPO_ROOT, code_digest, read_sql
 from assets.specs import comment_statements, mart_names
 from assets.models import MONTH_MARTS
 
@@ -43,17 +42,13 @@ def mart_query(name: str) -> str:
 
 def code_version() -> str:
     """Git commit (with +dirty) when available, and a fingerprint of the code and rules either way."""
-    digest = hashlib.sha256()
-    for folder in ("sql", "expectations", "assets", "pipelines"):
-        for path in sorted((REPO_ROOT / folder).rglob("*")):
-            if path.is_file() and path.suffix in {".sql", ".json", ".py"}:
-                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + path.read_bytes())
+    digest = code_digest(("sql", "expectations", "assets", "pipelines"))
     try:
         commit = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty=+dirty"],
                                 capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
-    return f"{commit or 'unknown'} code:{digest.hexdigest()[:12]}"
+    return f"{commit or 'unknown'} code:{digest[:12]}"
 
 
 def building_file(target: Path, run_id: str) -> Path:

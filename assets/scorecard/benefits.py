@@ -87,17 +87,21 @@ class Rows:
         return self.month_names()[index] in self.wanted
 
 
-def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> Scorecard:
-    """Every benefit for the given months (default: every month of entries), every month of border
-    readings, and ALL (which pools every month, so it reads every month's facts)."""
-    for table, query in CODES.items():
+def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None, facts: bool = True) -> Scorecard:
+    """Every benefit for the given months (default: every month of entries) and ALL (which pools
+    every month, so it reads every month's facts); the border waits of every month of readings and
+    ALL. A month of readings that is not asked for gets its border-wait row only: its other rows are
+    estimated from facts that have not changed. `facts=False`: the border waits alone, when no month's
+    facts changed since the stored rows were estimated (assets/scorecard/assets.py)."""
+    codes = CODES if facts else {table: CODES[table] for table in ("scorecard_months",)}
+    for table, query in codes.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {read_sql(f'scorecard/{query}.sql')}")
     all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
     lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort(
         "month", "port_number", "fast_delay_minutes", "standard_delay_minutes")
-    wanted = set(all_months if months is None else months) & set(all_months) | {ALL}
+    wanted = set(all_months if months is None else months) & set(all_months) | {ALL} if facts else set()
     rows = Rows(all_months, wanted, [], [])
-    if all_months:
+    if all_months and facts:
         # Every entry as codes, read from the facts once and in month order: a month's query then reads
         # that month's row groups only (the facts are not stored in month order), and the within-importer
         # cells are counted from it without joining the facts again.
@@ -120,9 +124,12 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -
         con.execute("DROP VIEW scorecard_sample; DROP TABLE IF EXISTS scorecard_switchers")
     lane_months = sorted(wanted - {ALL} | set(lane_pairs["month"].unique())) + [ALL]
     rows.card += _lane_wait(lane_pairs, BY_NAME["shorter_border_wait"], lane_months)
-    for table in CODES:
+    for table in codes:
         con.execute(f"DROP TABLE {table}")
-    return Scorecard(_card(rows.card, lane_months), _sensitivity(rows.sensitivity))
+    # Every benefit's row for the months estimated, and for months of readings without facts (whose
+    # other rows have nothing to estimate); the border-wait row alone for the other months of readings.
+    complete = wanted | set(lane_months) - set(all_months) - {ALL}
+    return Scorecard(_card(rows.card, lane_months, complete), _sensitivity(rows.sensitivity))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,12 +493,14 @@ def _row_verdict(r: dict, benefit: Benefit) -> str:
                    r["certified_importers"] or 0, r["uncertified_importers"] or 0)
 
 
-def _card(rows: list[dict], months: list[str]) -> pl.DataFrame:
+def _card(rows: list[dict], months: list[str], complete: set[str]) -> pl.DataFrame:
+    """A row per benefit of each month in `complete` (None where nothing was found), and the rows
+    found of the other months."""
     found = {(r["month"], r["benefit"]): r for r in rows}
     order = {b.name: i for i, b in enumerate(BENEFITS)}
     out = []
     for month in months:
-        for benefit in BENEFITS:
+        for benefit in (b for b in BENEFITS if month in complete or (month, b.name) in found):
             r = {c: None for c in COLUMNS} | found.get((month, benefit.name), {})
             r.update(month=month, benefit=benefit.name, design=benefit.design, measure=benefit.measure,
                      method=benefit.method, certified_n=r["certified_n"] or 0, uncertified_n=r["uncertified_n"] or 0)

@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS meta.unpublished_months (month VARCHAR PRIMARY KEY, r
 -- Warehouses made before rebuilt_at: their waiting months count as rebuilt at an unknown time (NULL).
 ALTER TABLE meta.unpublished_months ADD COLUMN IF NOT EXISTS rebuilt_at TIMESTAMPTZ;
 
+-- The digest of the scorecard's code its stored rows were estimated by (assets/scorecard/assets.py):
+-- rows estimated by other code are all estimated again, not only the months rebuilt.
+CREATE TABLE IF NOT EXISTS meta.scorecard_estimated (
+    digest       VARCHAR NOT NULL,  -- SHA-256 of assets/scorecard, sql/scorecard and the HTS sections
+    estimated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
 -- The digest of this file and macros.sql as last applied (assets/resources.py Warehouse.session):
 -- a session applies them again only when the code's digest differs.
 CREATE TABLE IF NOT EXISTS meta.setup_applied (
