@@ -130,7 +130,8 @@ def test_with_a_true_effect_under_selection_the_cross_sectional_ratio_exaggerate
 def test_a_scorecard_of_some_months_gives_those_months_rows_of_every_month_s(selection_no_effect):
     """An incremental run asks for the months it rebuilt: their rows and ALL's are those of the
     scorecard of every month, to the bit (months that are not consecutive included). Months of
-    border readings come along whatever is asked: their rows too are those of every month's."""
+    border readings come along whatever is asked: here they have no entries, so every row of theirs
+    is given, and those too are every month's (a month with entries too: the test below)."""
     from assets.scorecard.benefits import scorecard
 
     paths, _ = selection_no_effect
