@@ -3,6 +3,7 @@ and open the local months they touch (meta.open_months); CTPAT statuses, closure
 Times lanes are small and rebuilt whole (sql/staging/_models.yml describes each)."""
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
@@ -61,8 +62,9 @@ def _staging_result(started: float, con, table: str, **counts) -> dg.Materialize
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 
-def keyed_staging(table: str, key: str, source: str, then_sql: str | None = None) -> dg.AssetsDefinition:
-    """A staging asset that merges the newly loaded rows by key (then runs then_sql), in one transaction."""
+def keyed_staging(table: str, key: str, source: str, then: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+                  ) -> dg.AssetsDefinition:
+    """A staging asset that merges the newly loaded rows by key (then calls `then`), in one transaction."""
     model = spec("staging", table)
 
     @dg.asset(name=table, group_name="staging", pool=WAREHOUSE_POOL, deps=model.deps,
@@ -72,17 +74,25 @@ def keyed_staging(table: str, key: str, source: str, then_sql: str | None = None
         with warehouse.session() as con:
             con.execute("BEGIN TRANSACTION")
             batch, merged = merge_new_rows(con, table, key, source)
-            if then_sql:
-                con.execute(read_sql(then_sql))
+            if then:
+                then(con)
             con.execute("COMMIT")
             return _staging_result(started, con, table, rows_in_batch=batch, rows_merged=merged)
 
     return _staging
 
 
+def rejoin_exams(con: duckdb.DuckDBPyConnection) -> None:
+    """Exams follow their entries: the exams of entries staged since the last run move to their
+    months. Only when entries files were staged since: with none, the UPDATE still joined every
+    staged exam with every staged entry (1.0-1.2 s at 10 M entries, in each run that brings no
+    entries file; docs/scaling-history.md, issue 15's twenty-eighth round)."""
+    if con.execute("SELECT count(*) FROM entries_files_to_rejoin()").fetchall()[0][0]:
+        con.execute(read_sql("bookkeeping/stg_exams_rejoin.sql"))
+
+
 stg_entries = keyed_staging("stg_entries", "entry_number", "entries")
-# Exams follow their entries: the exams of entries staged since the last run move to their months.
-stg_exams = keyed_staging("stg_exams", "exam_id", "exams", "bookkeeping/stg_exams_rejoin.sql")
+stg_exams = keyed_staging("stg_exams", "exam_id", "exams", rejoin_exams)
 
 
 def rebuilt_staging(table: str, before: str, reopened_sql: str, reason: str, metric: str) -> dg.AssetsDefinition:
