@@ -99,7 +99,7 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None, f
     all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
     lane_pairs = con.sql(read_sql("scorecard/lane_wait_pairs.sql")).pl().sort(
         "month", "port_number", "fast_delay_minutes", "standard_delay_minutes")
-    wanted = set(all_months if months is None else months) & set(all_months) | {ALL} if facts else set()
+    wanted = (set(all_months if months is None else months) & set(all_months) | {ALL}) if facts else set()
     rows = Rows(all_months, wanted, [], [])
     if all_months and facts:
         # Every entry as codes, read from the facts once and in month order: a month's query then reads
