@@ -87,7 +87,7 @@ def rejoin_exams(con: duckdb.DuckDBPyConnection) -> None:
     months. Only when entries files were staged since: with none, the UPDATE still joined every
     staged exam with every staged entry (1.0-1.2 s at 10 M entries, in each run that brings no
     entries file; docs/scaling-history.md, issue 15's twenty-eighth round)."""
-    if con.execute("SELECT count(*) FROM entries_files_to_rejoin()").fetchall()[0][0]:
+    if con.execute("SELECT count(*) FROM meta.entries_files_to_rejoin").fetchall()[0][0]:
         con.execute(read_sql("bookkeeping/stg_exams_rejoin.sql"))
 
 

@@ -4,7 +4,7 @@
 UPDATE staging.stg_exams AS x
 SET month = e.month
 FROM staging.stg_entries AS e
-WHERE e._file_id IN (SELECT file_id FROM entries_files_to_rejoin())
+WHERE e._file_id IN (SELECT file_id FROM meta.entries_files_to_rejoin)
   AND x.entry_number = e.entry_number
   AND x.month IS DISTINCT FROM e.month;
-UPDATE meta.files SET exams_rejoined = true WHERE file_id IN (SELECT file_id FROM entries_files_to_rejoin());
+UPDATE meta.files SET exams_rejoined = true WHERE file_id IN (SELECT file_id FROM meta.entries_files_to_rejoin);

@@ -16,10 +16,6 @@ CREATE OR REPLACE MACRO certified_intervals(status_table) AS TABLE
     FROM query_table(status_table)
     WHERE partner_type = 'IMPORTER' AND status IN ('CERTIFIED', 'VALIDATED');
 
--- Entries files merged into staging since their exams last followed them (bookkeeping/stg_exams_rejoin.sql).
-CREATE OR REPLACE MACRO entries_files_to_rejoin() AS TABLE
-    SELECT file_id FROM meta.files WHERE source = 'entries' AND staged AND NOT exams_rejoined;
-
 -- The valid rows of loaded files whose rows are not merged into staging yet (what staging reads).
 CREATE OR REPLACE MACRO valid_unstaged_rows(raw_table) AS TABLE
     SELECT * FROM valid_loaded_rows(raw_table)

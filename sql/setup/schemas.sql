@@ -80,6 +80,10 @@ ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS exams_rejoined BOOLEAN DEFAULT f
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_ctime_ns BIGINT;
 ALTER TABLE meta.files ADD COLUMN IF NOT EXISTS file_inode BIGINT;
 
+-- Entries files merged into staging since their exams last followed them (bookkeeping/stg_exams_rejoin.sql).
+CREATE OR REPLACE VIEW meta.entries_files_to_rejoin AS
+    SELECT file_id FROM meta.files WHERE source = 'entries' AND staged AND NOT exams_rejoined;
+
 -- Local months whose facts and marts must be rebuilt: opened by staging (new rows, the rows they
 -- replace, a CTPAT export that changes a status), closed when the month partition is rebuilt.
 CREATE TABLE IF NOT EXISTS meta.open_months (
