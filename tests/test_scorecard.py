@@ -239,7 +239,8 @@ def test_a_publication_that_rebuilt_no_month_renews_the_border_waits_and_keeps_e
     assert outcome.exit_code == 0, outcome.message
     assert _last_estimate()["estimated"].startswith("border waits only")
     benefits, sensitivity = _stored(paths)
-    assert benefits.equals(_estimated(paths)[0]) and sensitivity.equals(_estimated(paths)[1])
+    fresh_benefits, fresh_sensitivity = _estimated(paths)
+    assert benefits.equals(fresh_benefits) and sensitivity.equals(fresh_sensitivity)
     assert sensitivity.equals(first[1]) and benefits.filter(pl.col("benefit") != "shorter_border_wait").equals(
         first[0].filter(pl.col("benefit") != "shorter_border_wait"))
     september = {r["benefit"]: r for r in benefits.filter(pl.col("month") == "2026-09").iter_rows(named=True)}

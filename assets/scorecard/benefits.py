@@ -93,7 +93,7 @@ def scorecard(con: duckdb.DuckDBPyConnection, months: list[str] | None = None, f
     ALL. A month of readings that is not asked for gets its border-wait row only: its other rows are
     estimated from facts that have not changed. `facts=False`: the border waits alone, when no month's
     facts changed since the stored rows were estimated (assets/scorecard/assets.py)."""
-    codes = CODES if facts else {table: CODES[table] for table in ("scorecard_months",)}
+    codes = CODES if facts else {"scorecard_months": CODES["scorecard_months"]}
     for table, query in codes.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {read_sql(f'scorecard/{query}.sql')}")
     all_months = [m for (m,) in con.execute("SELECT month FROM scorecard_months ORDER BY month_index").fetchall()]
