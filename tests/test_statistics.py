@@ -305,6 +305,17 @@ def test_e_values_follow_vanderweele_and_ding():
     assert e_value(None) is None
 
 
+def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit():
+    from scipy import stats  # only here: the scorecard takes the same function from scipy.special
+
+    df = np.concatenate([np.arange(1, 3001), [0.5, 0, -1, 1e4, 1e6, 1e9]]).astype(float)
+    expected = np.where(df >= 1, stats.t.ppf(0.975, np.maximum(df, 1)), np.nan)
+    np.testing.assert_array_equal(t_quantile(df), expected)
+    # Textbook values (two-sided 95 %): 12.706 for 1 degree of freedom, 2.228 for 10, 1.960 in the limit.
+    assert t_quantile(1) == pytest.approx(12.7062, abs=1e-4) and t_quantile(10) == pytest.approx(2.2281, abs=1e-4)
+    assert t_quantile(1e9) == pytest.approx(1.95996, abs=1e-5) and np.isnan(t_quantile(0))
+
+
 def test_mean_with_ci():
     mean, low, high = mean_with_ci(np.array([-5.0, -3.0, -4.0, -6.0]))
     assert mean == -4.5

@@ -30,7 +30,6 @@ from assets.ahead import ahead
 from assets.resources import read_sql
 from assets.scorecard.catalogue import (ALL, BENEFITS, BY_NAME, CROSS, CRUDE, EVENT_PORT_MODE, FULL, HOURS, MINUTES,  # noqa: F401
                                         PAIRED, PORT_MODE, RATIO, WITHIN, Benefit)
-from assets.scorecard.kernels import count_runs, sum_by
 from assets.scorecard.statistics import (MIN_CELL, MIN_CELL_WITHIN, MedianResult, MedianSides, MedianSums, PooledSums,
                                          RatioCounts, RatioResult, e_value, e_value_of_interval, mantel_haenszel_clustered,
                                          mean_with_ci, median_inputs, median_terms, stack_results, standardized_medians,
@@ -234,6 +233,10 @@ def _month_levels(e: dict, n_importers: int, n_cells: int, n_origins: int) -> di
     The counting is one integer sort: each entry's key (cell, importer, origin x section) carries its
     side and outcome in its 5 low bits, so sorted keys are runs of equal (pair, outcome), and every
     count is a bincount of the run lengths."""
+    # Imported here, as statistics.py imports its kernels: a scorecard of the border waits alone
+    # (a run with nothing new) then does not import numba.
+    from assets.scorecard.kernels import count_runs, sum_by
+
     importer, cell, origin = (e[c].astype(np.int64) for c in ("importer", "cell", "origin_section"))
     outcome = (e["certified"] * CERTIFIED_BIT + (e["tier"].astype(np.int64) << TIER_SHIFT)
                + e["examined"] * EXAMINED_BIT + e["detained"] * DETAINED_BIT)
