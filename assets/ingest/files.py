@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from assets.ingest.bwt import BWT_SUFFIXES
 from assets.ingest.text import (MAX_LINE_BYTES, RECORD_TEXT_CHARS, Broken, FileRefused, Header, count_record_lines,
@@ -214,6 +213,10 @@ def _duckdb_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, colu
 
 def _python_csv(con: duckdb.DuckDBPyConnection, path: Path, header: Header, columns: list[str], cap: int) -> None:
     """Every record through the streaming reader, in batches: bounded memory whatever the file."""
+    # Imported here: only a file DuckDB's reader cannot read needs pyarrow, and every process that
+    # loads the definitions (the CLI, the UI, the daemon) loads this module: 0.3-0.4 s of each.
+    import pyarrow as pa
+
     positions = [header.columns.index(c) for c in columns]
     con.execute(f"CREATE TEMP TABLE _read (_row BIGINT, {', '.join(f'{c} VARCHAR' for c in columns)})")
     con.execute("CREATE TEMP VIEW _load AS SELECT * FROM _read")
