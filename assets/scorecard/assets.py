@@ -38,8 +38,8 @@ SCORECARD_CODE = ("assets/scorecard", "sql/scorecard", "assets/reference/hts_sec
 def _facts_unchanged(con: duckdb.DuckDBPyConnection, months: list[str] | None) -> bool:
     """No month rebuilt since the stored rows were estimated, and none being rebuilt: every month's
     facts, and so ALL's rows, are those the stored rows come from: a publication with nothing new,
-    or with Border Wait Times only (at 10 M entries the step took 23.4-24.4 s, now 1.7-2.0 s;
-    docs/scaling-history.md, issue 15's twenty-eighth round)."""
+    or with Border Wait Times only (at 10 M entries the step took 23.4-24.4 s, with the border waits
+    alone 0.5-0.6 s; docs/scaling-history.md, issue 15's twenty-eighth and twenty-ninth rounds)."""
     if months != [] or listed_months(con, "meta.open_months"):
         return False
     (stored,), = con.execute("SELECT count(*) FROM scorecard.ctpat_benefits WHERE month = 'ALL'").fetchall()
