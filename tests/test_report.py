@@ -73,23 +73,25 @@ def test_either_drawing_asset_is_materialized_alone(published, tmp_path, monkeyp
 
 def test_border_wait_charts_are_redrawn_only_when_what_they_show_changes(published, tmp_path):
     """Each folder chart carries the digest of what it shows: the same readings drawn again give the
-    same digest, and a drawing step whose published charts hold it draws nothing; a changed reading
-    or a missing chart draws both again."""
-    from assets.reports.charts import BORDER_WAIT_FILES, draw_border_wait_charts, drawn_from
+    same digest, and published charts that hold it are current (the drawing step draws nothing); a
+    changed reading or a missing chart is not, and both are drawn again."""
+    from assets.reports.border_waits import BORDER_WAIT_FILES, charts_current, drawn_from
+    from assets.reports.charts import draw_border_wait_charts
 
     paths, _ = published
     shown = {drawn_from(paths.reports / "border_waits" / name) for name in BORDER_WAIT_FILES}
     assert len(shown) == 1 and None not in shown  # the run drew both from one digest
 
-    assert draw_border_wait_charts(paths.analytics, tmp_path / "staged", paths.reports) == []
-    assert not (tmp_path / "staged").exists()  # nothing drawn, so nothing for the publication to move
-    again = draw_border_wait_charts(paths.analytics, tmp_path / "fresh")  # no published charts to compare
+    assert charts_current(paths.analytics, paths.reports)
+    assert not charts_current(paths.analytics, tmp_path / "never drawn")
+    again = draw_border_wait_charts(paths.analytics, tmp_path / "fresh")
     assert {drawn_from(p) for p in again} == shown  # the same readings and code: the same digest
 
     published_copy = tmp_path / "published"
     shutil.copytree(paths.reports / "border_waits", published_copy / "border_waits")
+    assert charts_current(paths.analytics, published_copy)
     (published_copy / "border_waits" / BORDER_WAIT_FILES[1]).unlink()
-    assert len(draw_border_wait_charts(paths.analytics, tmp_path / "missing", published_copy)) == 2
+    assert not charts_current(paths.analytics, published_copy)
     # Whatever else lies where a chart should be reads as no digest: text, a folder, a PNG header
     # claiming 100,000 x 100,000 pixels (Pillow refuses to open it).
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -110,8 +112,32 @@ def test_border_wait_charts_are_redrawn_only_when_what_they_show_changes(publish
         con.execute("UPDATE marts.lane_wait_times SET mean_delay_minutes = mean_delay_minutes + 1 "
                     "WHERE rowid = (SELECT min(rowid) FROM marts.lane_wait_times WHERE readings > 0 AND port_number IN "
                     "(SELECT port_number FROM marts.lane_wait_times WHERE lane = 'FAST' AND readings > 0))")
-    redrawn = draw_border_wait_charts(changed, tmp_path / "redrawn", paths.reports)
+    assert not charts_current(changed, paths.reports)
+    redrawn = draw_border_wait_charts(changed, tmp_path / "redrawn")
     assert len(redrawn) == 2 and {drawn_from(p) for p in redrawn}.isdisjoint(shown)
+
+
+def test_a_run_with_nothing_new_draws_nothing_and_imports_no_matplotlib(published, tmp_path):
+    """No month rebuilt and the folder's border-wait charts current: the drawing step finds nothing
+    to draw without importing matplotlib (a process of its own, as a CLI or a scheduled run is)."""
+    import os
+    import sys
+
+    from conftest import TEST_KEY, Paths
+
+    paths = Paths(tmp_path / "copy")
+    shutil.copytree(published[0].root, paths.root)
+    charts = sorted((paths.reports / "border_waits").iterdir())
+    before = [c.stat().st_mtime_ns for c in charts]
+    code = ("import sys; from pipelines.runner import run_pipeline; "
+            f"o = run_pipeline(landing={str(paths.landing)!r}, warehouse={str(paths.warehouse)!r}, "
+            f"analytics={str(paths.analytics)!r}, reports={str(paths.reports)!r}); "
+            "print(o.exit_code, 'matplotlib' in sys.modules)")
+    ran = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, text=True,
+                         capture_output=True, env={**os.environ, "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY}, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.split()[-2:] == ["0", "False"], ran.stdout[-3000:]
+    assert [c.stat().st_mtime_ns for c in charts] == before  # left as they were, not drawn again
 
 
 def _pdftools():
@@ -184,8 +210,8 @@ def test_every_text_page_and_chart_has_no_overlapping_labels(published):
     import matplotlib.pyplot as plt
 
     from assets.reports import report
-    from assets.reports.charts import draw_border_wait_charts  # noqa: F401  (the module is what is measured)
-    from assets.reports.charts import border_wait_frames, busiest_crossings, lane_wait_by_hour_figure
+    from assets.reports.border_waits import border_wait_frames, busiest_crossings
+    from assets.reports.charts import lane_wait_by_hour_figure
     from assets.reports.style import overlapping_texts
 
     paths, month = published
@@ -223,7 +249,8 @@ def test_every_chart_is_drawn_once_per_save(published, monkeypatch):
     from matplotlib.figure import Figure
 
     from assets.reports import report
-    from assets.reports.charts import border_wait_frames, busiest_crossings, lane_wait_by_hour_figure
+    from assets.reports.border_waits import border_wait_frames, busiest_crossings
+    from assets.reports.charts import lane_wait_by_hour_figure
 
     paths, _ = published
     with duckdb.connect(str(paths.analytics), read_only=True) as con:
@@ -248,8 +275,8 @@ def test_titles_placed_by_hand_sit_where_matplotlib_would_place_them(published, 
     import matplotlib.pyplot as plt
 
     from assets.reports import report, style
-    from assets.reports.charts import (border_wait_frames, busiest_crossings, lane_wait_by_crossing_figure,
-                                       lane_wait_by_hour_figure)
+    from assets.reports.border_waits import border_wait_frames, busiest_crossings
+    from assets.reports.charts import lane_wait_by_crossing_figure, lane_wait_by_hour_figure
 
     paths, _ = published
     with duckdb.connect(str(paths.analytics), read_only=True) as con:

@@ -10,7 +10,8 @@ marts, charts and reports as they were ("nothing was published"). A run without 
 The drawing modules (matplotlib) are imported by the processes that draw, when they draw: every
 step process of the multiprocess executor, the UI and the daemon import this module, and most of
 them never draw. The drawings are named (workers.task), so the step's own process imports matplotlib
-while its first worker starts.
+while its first worker starts, and a step with nothing to draw (no month rebuilt, the folder's
+border-wait charts current: assets/reports/border_waits.py) never imports it.
 """
 
 
@@ -25,6 +26,7 @@ import dagster as dg
 from assets.marts.assets import running
 from assets.marts.publish import building_file, publish_building
 from assets.readers import reading
+from assets.reports.border_waits import charts_current
 from assets.reports.files import (BORDER_WAITS, CannotPublish, clear_leftovers, move_into_place, planned_moves,
                                   staging_folder, staging_folders, write_text)
 from assets.reports.workers import draw_each, task
@@ -125,14 +127,16 @@ def charts_and_reports(context: dg.AssetExecutionContext, config: ReportConfig, 
         _await_drawn_publications(context, d.published)
     months, rebuilds = _months_to_draw(config, d) if reports else ([], {})
     tasks = [task("assets.reports.report:build_monthly_report", d.marts, d.out, month) for month in months]
-    if border:  # last: the one drawing shorter than a month, it fills the end
-        tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out, d.published))
+    redraw = border and not charts_current(d.marts, d.published)
+    if redraw:  # last: the one drawing shorter than a month, it fills the end
+        tasks.append(task("assets.reports.charts:draw_border_wait_charts", d.marts, d.out))
     drawn = draw_each(tasks, workers=settings.drawing_workers)
     if border:
-        if not drawn[-1]:
+        charts = drawn[-1] if redraw else []
+        if not redraw:
             context.log.info("border-wait charts: the published ones show the same readings, drawn by the same code")
         yield dg.MaterializeResult(asset_key=BORDER_WAIT_CHARTS.key, metadata={
-            "charts": len(drawn[-1]), "redrawn": bool(drawn[-1]), "folder": str(Path(settings.reports) / BORDER_WAITS)})
+            "charts": len(charts), "redrawn": redraw, "folder": str(Path(settings.reports) / BORDER_WAITS)})
     if reports:
         if not config.month:
             mark_drawn(d.out / REPORTS_MARKER, rebuilds)

@@ -6,14 +6,13 @@ the HTML report and the folder get it as PNG). Colours, shapes and units: assets
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from pathlib import Path
 
 import polars as pl
 from matplotlib.patches import Patch
 
-from assets.readers import reading
+from assets.reports.border_waits import (BORDER_WAIT_FILES, BUSIEST, DRAWN_FROM, border_wait_digest, busiest_crossings,
+                                         folder_frames)
 from assets.reports.files import BORDER_WAITS, save_figure
 from assets.reports.style import (FOOTER, GREY, LANE_COLORS, LANE_HATCH, MIN_N, STATUS_COLORS, STATUS_HATCH,
                                   STATUS_LINES, STATUS_MARKERS, axes_title, count, hours_axis, hours_text, lay_out,
@@ -120,20 +119,7 @@ def release_time_figure(frame: pl.DataFrame, month: str, modes: dict[str, str]):
 
 
 # Border waits ---------------------------------------------------------------------------------
-
-BY_CROSSING_SQL = """
-SELECT coalesce(crossing_name, port_name, '') || ' (' || port_number || ')' AS label, lane,
-       sum(readings) AS readings, sum(mean_delay_minutes * readings) / sum(readings) AS mean_delay_minutes,
-       max(commercial_lanes) AS commercial_lanes
-FROM marts.lane_wait_times
-WHERE readings > 0 AND ($month IS NULL OR strftime(date, '%Y-%m') = $month)
-  AND port_number IN (SELECT port_number FROM marts.lane_wait_times WHERE lane = 'FAST' AND readings > 0)
-GROUP BY ALL
-"""
-DATES_SQL = """
-SELECT date, sum(readings) AS readings FROM marts.lane_wait_times
-WHERE readings > 0 AND ($month IS NULL OR strftime(date, '%Y-%m') = $month) GROUP BY ALL ORDER BY date
-"""
+# (the frames drawn, and whether the folder's charts are current: assets/reports/border_waits.py)
 
 
 def lane_wait_by_crossing_figure(frame: pl.DataFrame, dates: pl.DataFrame, period: str):
@@ -203,42 +189,13 @@ def lane_wait_by_hour_figure(frame: pl.DataFrame, crossings: list[str]):
     return fig
 
 
-def border_wait_frames(con, month: str | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """By crossing, by hour and snapshot dates; only the readings of `month` (port-local date) when given."""
-    by_crossing = con.sql(BY_CROSSING_SQL, params={"month": month}).pl()
-    dates = con.sql(DATES_SQL, params={"month": month}).pl()
-    by_hour = con.sql(
-        "SELECT coalesce(t.crossing_name, t.port_name, '') || ' (' || h.port_number || ')' AS label, h.* "
-        "FROM marts.lane_wait_by_hour h JOIN (SELECT DISTINCT port_number, crossing_name, port_name "
-        "FROM marts.lane_wait_times) t USING (port_number)").pl()
-    return by_crossing, by_hour, dates
-
-
-def busiest_crossings(by_crossing: pl.DataFrame, busiest: int = 4) -> list[str]:
-    """Most commercial lanes (capacity), then most readings, among crossings reporting both lanes."""
-    both = by_crossing.group_by("label").agg(pl.col("lane").n_unique().alias("lanes"), pl.col("readings").sum(),
-                                             pl.col("commercial_lanes").max())
-    return both.sort(["lanes", "commercial_lanes", "readings", "label"], descending=[True, True, True, False],
-                     nulls_last=True).head(busiest)["label"].to_list()
-
-
-BORDER_WAIT_FILES = ("fast_vs_standard_by_crossing.png", "fast_vs_standard_by_hour.png")
-DRAWN_FROM = "Drawn from"  # the PNG text chunk holding the digest of what a folder chart shows
-
-
-def draw_border_wait_charts(analytics: Path, reports: Path, published: Path | None = None,
-                            busiest: int = 4) -> list[Path]:
-    """Every snapshot's readings (reports/border_waits/); each month's report draws its own month.
-    Nothing is drawn (an empty list) when both charts in `published`, the reports folder as
-    published, were drawn from the same readings by the same code: each chart carries the digest of
-    what it shows (border_wait_digest). A run that brings no Border Wait Times file, such as a new
-    month of entries, a late exam or a run with nothing new, then leaves them as they are."""
-    with reading(analytics) as con:
-        by_crossing, by_hour, dates = border_wait_frames(con, None)
+def draw_border_wait_charts(analytics: Path, reports: Path, busiest: int = BUSIEST) -> list[Path]:
+    """Both folder charts (reports/border_waits/) from every snapshot's readings, each carrying the
+    digest of what it shows (border_waits.border_wait_digest); each month's report draws its own
+    month. The drawing step draws them only when the published ones are not current
+    (border_waits.charts_current), which it asks without importing this module."""
+    by_crossing, by_hour, dates = folder_frames(analytics)
     digest = border_wait_digest(by_crossing, by_hour, dates, busiest)
-    if published is not None and all(drawn_from(published / BORDER_WAITS / name) == digest
-                                     for name in BORDER_WAIT_FILES):
-        return []
     folder = reports / BORDER_WAITS
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / name for name in BORDER_WAIT_FILES]
@@ -246,42 +203,6 @@ def draw_border_wait_charts(analytics: Path, reports: Path, published: Path | No
     save_figure(lane_wait_by_hour_figure(by_hour, busiest_crossings(by_crossing, busiest)), written[1],
                 {DRAWN_FROM: digest})
     return written
-
-
-def border_wait_digest(by_crossing: pl.DataFrame, by_hour: pl.DataFrame, dates: pl.DataFrame, busiest: int) -> str:
-    """SHA-256 of what the folder's border-wait charts show: their three frames, sorted, with every
-    float to 6 decimals (far below what a chart can show, and above the last bits of a mean, which
-    DuckDB may add up in another order from one publication to the next), the number of crossings
-    drawn by hour, and the drawing code."""
-    digest = hashlib.sha256(_drawing_code())
-    digest.update(str(busiest).encode())
-    for frame in (by_crossing, by_hour, dates):
-        digest.update(frame.sort(frame.columns, nulls_last=True).write_csv(float_precision=6).encode())
-    return digest.hexdigest()
-
-
-@functools.cache
-def _drawing_code() -> bytes:
-    """This module, the styles and file handling it draws with, and matplotlib's version."""
-    import matplotlib
-
-    folder = Path(__file__).parent
-    return b"".join((folder / name).read_bytes() for name in ("charts.py", "style.py", "files.py")) + \
-        matplotlib.__version__.encode()
-
-
-def drawn_from(chart: Path) -> str | None:
-    """The digest a folder chart was drawn from; None for a missing or unreadable file or one drawn
-    without it. Read from the PNG's header chunks, without decoding the image."""
-    from PIL import Image
-
-    try:
-        with Image.open(chart) as image:
-            return image.info.get(DRAWN_FROM)
-    # Missing, not a PNG, broken, or claiming more pixels than Pillow opens: a file put in the
-    # reports folder by hand is drawn over, and never stops the drawing step.
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-        return None
 
 
 # Business resumption --------------------------------------------------------------------------

@@ -31,8 +31,9 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from assets.marts.pseudonyms import one_line  # noqa: E402
 from assets.readers import reading  # noqa: E402
-from assets.reports.charts import (border_wait_frames, exam_rate_figure, lane_wait_by_crossing_figure,  # noqa: E402
-                                   mode_names, recovery_figure, release_time_figure)
+from assets.reports.border_waits import border_wait_frames  # noqa: E402
+from assets.reports.charts import (exam_rate_figure, lane_wait_by_crossing_figure, mode_names,  # noqa: E402
+                                   recovery_figure, release_time_figure)
 from assets.reports.files import PNG, replaced_on_success, write_text  # noqa: E402
 from assets.reports.style import (A4_LANDSCAPE, FOOTER, MIN_N, MINUS, STATUS_COLORS, STATUS_LINES,  # noqa: E402
                                   STATUS_MARKERS, VERDICTS, axes_title, count, hours_text, lay_out, new_figure,
