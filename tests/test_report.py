@@ -117,16 +117,15 @@ def test_border_wait_charts_are_redrawn_only_when_what_they_show_changes(publish
     assert len(redrawn) == 2 and {drawn_from(p) for p in redrawn}.isdisjoint(shown)
 
 
-def test_a_run_with_nothing_new_draws_nothing_and_imports_no_matplotlib(published, tmp_path):
+def test_a_run_with_nothing_new_draws_nothing_and_imports_no_matplotlib(published, paths):
     """No month rebuilt and the folder's border-wait charts current: the drawing step finds nothing
     to draw without importing matplotlib (a process of its own, as a CLI or a scheduled run is)."""
     import os
     import sys
 
-    from conftest import TEST_KEY, Paths
+    from conftest import copy_of
 
-    paths = Paths(tmp_path / "copy")
-    shutil.copytree(published[0].root, paths.root)
+    copy_of(published[0].root, paths)  # and the test key in the environment the process inherits
     charts = sorted((paths.reports / "border_waits").iterdir())
     before = [c.stat().st_mtime_ns for c in charts]
     code = ("import sys; from pipelines.runner import run_pipeline; "
@@ -134,7 +133,7 @@ def test_a_run_with_nothing_new_draws_nothing_and_imports_no_matplotlib(publishe
             f"analytics={str(paths.analytics)!r}, reports={str(paths.reports)!r}); "
             "print(o.exit_code, 'matplotlib' in sys.modules)")
     ran = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, text=True,
-                         capture_output=True, env={**os.environ, "EXAM_RISK_PSEUDONYM_KEY": TEST_KEY}, timeout=600)
+                         capture_output=True, env=dict(os.environ), timeout=600)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert ran.stdout.split()[-2:] == ["0", "False"], ran.stdout[-3000:]
     assert [c.stat().st_mtime_ns for c in charts] == before  # left as they were, not drawn again
